@@ -1,0 +1,327 @@
+"""The command line: parses, calls services, prints. Errors: one sentence on stderr, exit != 0."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fieldkit.errors import FieldkitError, StoreDamaged
+from fieldkit.i18n import _, set_language
+
+PASSPHRASE_ENV = "FIELDKIT_PASSPHRASE"
+
+
+def default_home() -> Path:
+    env = os.environ.get("FIELDKIT_HOME")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("fieldkit"))
+
+
+def read_passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:
+    """The passphrase from --passphrase-file, FIELDKIT_PASSPHRASE, or a prompt on a terminal."""
+    if passphrase_file is not None:
+        try:
+            return passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise FieldkitError(
+                _("Cannot read the passphrase file {path}: {reason}.").format(
+                    path=passphrase_file, reason=exc.strerror
+                )
+            ) from None
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise FieldkitError(
+            _("No passphrase given: set FIELDKIT_PASSPHRASE or use --passphrase-file.")
+        )
+    return str(
+        click.prompt(_("Passphrase"), hide_input=True, confirmation_prompt=confirm, err=True)
+    )
+
+
+class FieldkitGroup(click.Group):
+    """Turns every FieldkitError (and a damaged store) into one sentence and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FieldkitError as exc:
+            click.echo(_("Error: {message}").format(message=exc.message), err=True)
+            ctx.exit(exc.exit_code)
+        except Exception as exc:
+            from fieldkit.store.connection import is_store_damage
+
+            if is_store_damage(exc):
+                click.echo(
+                    _("Error: {message}").format(
+                        message=StoreDamaged(_("The store file is damaged and cannot be read.")).message
+                    ),
+                    err=True,
+                )
+                ctx.exit(StoreDamaged.exit_code)
+            raise
+
+
+def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    set_language(value or os.environ.get("FIELDKIT_LANG") or "fr")
+    return value
+
+
+def station_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--home, --passphrase-file and --lang on every command."""
+
+    @click.option(
+        "--home",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Station folder (default: FIELDKIT_HOME or the user data folder).",
+    )
+    @click.option(
+        "--passphrase-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Read the passphrase from this file (else FIELDKIT_PASSPHRASE, else a prompt).",
+    )
+    @click.option(
+        "--lang",
+        type=click.Choice(["fr", "en"]),
+        default=None,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_lang,
+        help="Interface language (default: fr).",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args: Any, home: Path | None, passphrase_file: Path | None, **kwargs: Any) -> Any:
+        return fn(*args, home=home or default_home(), passphrase_file=passphrase_file, **kwargs)
+
+    return wrapper
+
+
+def _operator() -> str:
+    return os.environ.get("FIELDKIT_OPERATOR") or f"cli:{getpass.getuser()}"
+
+
+def _open(home: Path, passphrase_file: Path | None):  # noqa: ANN202
+    from fieldkit.services.station import open_station
+
+    return open_station(home, read_passphrase(passphrase_file))
+
+
+@click.group(cls=FieldkitGroup, invoke_without_command=True)
+@station_options
+@click.pass_context
+def cli(ctx: click.Context, home: Path, passphrase_file: Path | None) -> None:
+    """fieldkit: count, identify and look after the people caught in a mass-casualty event."""
+    if ctx.invoked_subcommand is None:
+        from fieldkit.bootstrap import run_app
+
+        run_app(home=home, passphrase_file=passphrase_file)
+
+
+@cli.command()
+@station_options
+@click.option("--role", required=True, help="pma, pump, police, caf or ciav.")
+@click.option("--station", "station_name", required=True, help="Station name, e.g. PMA-1.")
+@click.option("--incident", required=True, help="Incident identifier shared by all stations.")
+@click.option("--site", default=None, help="Site of this station (default: its name).")
+@click.option("--number-pattern", default=None, help="Regular expression of victim numbers.")
+@click.option(
+    "--range",
+    "ranges",
+    multiple=True,
+    help="Registered bracelet range FIRST-LAST or FIRST+COUNT (repeatable).",
+)
+def init(
+    home: Path,
+    passphrase_file: Path | None,
+    role: str,
+    station_name: str,
+    incident: str,
+    site: str | None,
+    number_pattern: str | None,
+    ranges: tuple[str, ...],
+) -> None:
+    """Create an encrypted station store."""
+    from fieldkit.services.station import init_station
+
+    passphrase = read_passphrase(passphrase_file, confirm=True)
+    store = init_station(
+        home,
+        passphrase,
+        role=role,
+        station_name=station_name,
+        incident=incident,
+        site=site,
+        number_pattern=number_pattern,
+        ranges=list(ranges),
+    )
+    click.echo(
+        _("Station {name} ({role}) created in {home}.").format(
+            name=store.meta["station_name"], role=store.role, home=home
+        )
+    )
+    store.close()
+
+
+@cli.group()
+def person() -> None:
+    """Persons: count, stages."""
+
+
+@person.command("add")
+@station_options
+@click.option("--nf399", default=None, help="Victim number (bracelet).")
+@click.option("--triage", "category", required=True, help="UA, UR, IMPLIQUE or DCD.")
+@click.option("--refinement", default=None, help="EU/U1 (UA) or U2/U3 (UR).")
+@click.option("--family-name", default=None)
+@click.option("--given-names", default=None)
+@click.option("--sex", default=None, help="F, M or U.")
+@click.option("--birth-date", default=None, help="YYYY-MM-DD.")
+@click.option("--apparent-age", default=None)
+@click.option("--description", default=None, help="Physical description of an X person.")
+@click.option("--destination", default=None, help="Evacuation destination.")
+@click.option("--confirm-outside-range", is_flag=True, help="Accept a number outside the ranges.")
+def person_add(
+    home: Path,
+    passphrase_file: Path | None,
+    nf399: str | None,
+    category: str,
+    refinement: str | None,
+    family_name: str | None,
+    given_names: str | None,
+    sex: str | None,
+    birth_date: str | None,
+    apparent_age: str | None,
+    description: str | None,
+    destination: str | None,
+    confirm_outside_range: bool,
+) -> None:
+    """Count a person; prints the person's id."""
+    from fieldkit.services.persons import PersonInput, count_person
+
+    store = _open(home, passphrase_file)
+    try:
+        result = count_person(
+            store,
+            _operator(),
+            PersonInput(
+                nf399=nf399,
+                category=category,
+                refinement=refinement,
+                family_name=family_name,
+                given_names=given_names,
+                sex=sex,
+                birth_date=birth_date,
+                apparent_age=apparent_age,
+                x_description={"clothing": description} if description else None,
+                destination=destination,
+            ),
+            confirmed_outside=confirm_outside_range,
+        )
+    finally:
+        store.close()
+    click.echo(result.person_id)
+
+
+@cli.command("import")
+@station_options
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def import_(home: Path, passphrase_file: Path | None, file: Path) -> None:
+    """Import records in the export's JSONL shape (all or none)."""
+    from fieldkit.services.exchange import import_jsonl
+
+    store = _open(home, passphrase_file)
+    try:
+        count = import_jsonl(store, _operator(), file)
+    finally:
+        store.close()
+    click.echo(_("{count} records imported.").format(count=count))
+
+
+@cli.command()
+@station_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None)
+def export(home: Path, passphrase_file: Path | None, fmt: str, out: Path | None) -> None:
+    """Export what this station may read (CSV: UTF-8 with BOM, ';')."""
+    from fieldkit.services.exchange import export_csv, export_jsonl
+
+    store = _open(home, passphrase_file)
+    try:
+        writer = export_csv if fmt == "csv" else export_jsonl
+        if out is None:
+            writer(store, sys.stdout)
+        else:
+            with out.open("w", encoding="utf-8", newline="") as handle:
+                count = writer(store, handle)
+            click.echo(_("{count} records written to {path}.").format(count=count, path=out), err=True)
+    finally:
+        store.close()
+
+
+@cli.command()
+@station_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def bilan(home: Path, passphrase_file: Path | None, as_json: bool) -> None:
+    """Counts by category, refinement, site and destination."""
+    from fieldkit.store.queries import bilan as compute
+
+    store = _open(home, passphrase_file)
+    try:
+        result = compute(store.db)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(_("Total: {total}").format(total=result.total))
+    for title, counts in (
+        (_("By category"), result.by_category),
+        (_("By refinement"), result.by_refinement),
+        (_("By site"), result.by_site),
+        (_("By destination"), result.by_destination),
+    ):
+        click.echo(title)
+        for key, value in counts.items():
+            click.echo(f"  {key:<24} {value:>7}")
+
+
+@cli.command()
+@click.option("--quick", is_flag=True, help="Smaller sizes, for a quick look.")
+def bench(quick: bool) -> None:
+    """Benchmarks, printed as figures and ratios against baselines measured in the same run."""
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks").is_dir():
+        raise FieldkitError(_("The benchmarks are only available from a source checkout."))
+    sys.path.insert(0, str(root))
+    from benchmarks.runner import run_all
+
+    run_all(quick=quick)
+
+
+@cli.command()
+@click.option("--lang", type=click.Choice(["fr", "en"]), default=None, callback=_set_lang)
+def demo(lang: str | None) -> None:
+    """Demonstration in a temporary folder (never touches your real stations)."""
+    from fieldkit.demo import run_demo
+
+    run_demo()
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli()

@@ -1,0 +1,265 @@
+"""Entities, their fields, the data class of each field and which role may read it.
+
+Entities are either *mutable* (fields merged last-writer-wins, e.g. a person's identity) or
+*append-only facts* (a triage event, a first declaration, a death stage: never overwritten).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fieldkit.domain.changes import DELETED, REPLACED_BY
+
+
+class Role(StrEnum):
+    PMA = "pma"
+    PUMP = "pump"
+    POLICE = "police"
+    CAF = "caf"
+    CIAV = "ciav"
+
+
+class DataClass(StrEnum):
+    """The rows of the secrecy table (DOMAIN.md)."""
+
+    IDENTITY = "identity"  # identity, contact
+    TRIAGE = "triage"  # triage category, evacuation destination
+    CLINICAL = "clinical"  # clinical notes (medical, psychological)
+    DECLARATION = "declaration"  # first declaration of location, certificates
+    INVESTIGATION = "investigation"  # witness data, leads, death stages
+    ENQUIRY = "enquiry"  # family enquiries, ante-mortem data
+    INTERNAL = "internal"  # CIAV housekeeping (conflict decisions)
+
+
+class Access(StrEnum):
+    """How much of a data class a role may read."""
+
+    NONE = "none"
+    OWN = "own"  # only the persons recorded at this station
+    FULL = "full"
+    CATEGORY_ONLY = "category_only"  # PUMP: the triage category, not the destination
+    PLACE_OF_CARE = "place_of_care"  # CAF: where cared for, never DCD
+    MATCHED = "matched"  # CAF: its enquiries and the persons matched to them
+    ANNOUNCED_ONLY = "announced_only"  # CAF: only the fact that a death was announced
+    METADATA = "metadata"  # CIAV: certificate metadata, not the declaration's words
+
+
+SECRECY: dict[DataClass, dict[Role, Access]] = {
+    DataClass.IDENTITY: {
+        Role.PMA: Access.OWN,
+        Role.PUMP: Access.OWN,
+        Role.POLICE: Access.FULL,
+        Role.CAF: Access.MATCHED,
+        Role.CIAV: Access.FULL,
+    },
+    DataClass.TRIAGE: {
+        Role.PMA: Access.FULL,
+        Role.PUMP: Access.CATEGORY_ONLY,
+        Role.POLICE: Access.FULL,
+        Role.CAF: Access.PLACE_OF_CARE,
+        Role.CIAV: Access.FULL,
+    },
+    DataClass.CLINICAL: {
+        Role.PMA: Access.OWN,
+        Role.PUMP: Access.OWN,
+        Role.POLICE: Access.NONE,
+        Role.CAF: Access.NONE,
+        Role.CIAV: Access.NONE,
+    },
+    DataClass.DECLARATION: {
+        Role.PMA: Access.NONE,
+        Role.PUMP: Access.FULL,
+        Role.POLICE: Access.FULL,
+        Role.CAF: Access.NONE,
+        Role.CIAV: Access.METADATA,
+    },
+    DataClass.INVESTIGATION: {
+        Role.PMA: Access.NONE,
+        Role.PUMP: Access.NONE,
+        Role.POLICE: Access.FULL,
+        Role.CAF: Access.ANNOUNCED_ONLY,
+        Role.CIAV: Access.FULL,
+    },
+    DataClass.ENQUIRY: {
+        Role.PMA: Access.NONE,
+        Role.PUMP: Access.NONE,
+        Role.POLICE: Access.FULL,
+        Role.CAF: Access.FULL,
+        Role.CIAV: Access.FULL,
+    },
+    DataClass.INTERNAL: {
+        Role.PMA: Access.NONE,
+        Role.PUMP: Access.NONE,
+        Role.POLICE: Access.NONE,
+        Role.CAF: Access.NONE,
+        Role.CIAV: Access.FULL,
+    },
+}
+
+
+def access(role: Role | str, data_class: DataClass) -> Access:
+    return SECRECY[data_class][Role(role)]
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """An entity: its name, whether it is append-only, and the data class of each field."""
+
+    name: str
+    append_only: bool
+    fields: dict[str, DataClass]
+    table: str
+
+    def data_class(self, field_name: str) -> DataClass:
+        if field_name in (DELETED, REPLACED_BY):
+            return next(iter(self.fields.values()))
+        return self.fields[field_name]
+
+
+_I, _T, _C = DataClass.IDENTITY, DataClass.TRIAGE, DataClass.CLINICAL
+_D, _V, _E = DataClass.DECLARATION, DataClass.INVESTIGATION, DataClass.ENQUIRY
+
+PERSON = EntitySpec(
+    "person",
+    append_only=False,
+    table="persons",
+    fields={
+        "nf399": _I,
+        "family_name": _I,
+        "given_names": _I,
+        "sex": _I,
+        "birth_date": _I,
+        "apparent_age": _I,
+        "phone": _I,
+        "address": _I,
+        "nationality": _I,
+        "x_description": _I,  # physical description of an X person (dict)
+        "site": _T,
+        "found_place": _T,
+        "destination": _T,
+        "vehicle": _T,
+        "departure_time": _T,
+        "clinical_notes": _C,
+    },
+)
+TRIAGE_EVENT = EntitySpec(
+    "triage",
+    append_only=True,
+    table="triage_events",
+    fields={"person_id": _T, "category": _T, "refinement": _T, "at": _T},
+)
+CARE = EntitySpec(
+    "care",
+    append_only=True,
+    table="care_events",
+    fields={"person_id": _C, "care_given": _C, "orientation": _C, "notes": _C},
+)
+DECLARATION = EntitySpec(
+    "declaration",
+    append_only=True,
+    table="declarations",
+    fields={"person_id": _D, "text": _D, "clinician": _D, "signed_at": _D, "signature": _D},
+)
+CERTIFICATE = EntitySpec(
+    "certificate",
+    append_only=True,
+    table="certificates",
+    fields={
+        "person_id": _D,
+        "kind": _D,
+        "clinician": _D,
+        "registration": _D,
+        "issued_at": _D,
+        "itt_days": _D,
+        "declaration_hash": _D,
+        "fingerprint": _D,
+    },
+)
+WITNESS = EntitySpec(
+    "witness",
+    append_only=False,
+    table="witnesses",
+    fields={
+        name: _V
+        for name in (
+            "family_name",
+            "given_names",
+            "phone",
+            "email",
+            "address",
+            "where",
+            "saw",
+            "left_scene",
+            "recontact",
+            "oriented_to",
+            "person_id",
+        )
+    },
+)
+LEAD = EntitySpec(
+    "lead",
+    append_only=False,
+    table="leads",
+    fields={name: _V for name in ("person_id", "possible_identity", "source", "note", "status")},
+)
+DEATH_STAGE = EntitySpec(
+    "death_stage",
+    append_only=True,
+    table="death_stages",
+    fields={"person_id": _V, "stage": _V, "officer": _V, "at": _V},
+)
+ENQUIRY = EntitySpec(
+    "enquiry",
+    append_only=False,
+    table="enquiries",
+    fields={
+        name: _E
+        for name in (
+            "enquirer_name",
+            "relation",
+            "phone",
+            "language",
+            "staying_at",
+            "sought_family_name",
+            "sought_given_names",
+            "sought_sex",
+            "sought_age",
+            "description",
+            "clothing",
+            "sought_phone",
+            "last_place",
+            "last_time",
+            "ante_mortem",
+            "status",
+        )
+    },
+)
+CONFLICT_DECISION = EntitySpec(
+    "conflict_decision",
+    append_only=False,
+    table="conflict_decisions",
+    fields={"chosen_change": DataClass.INTERNAL, "note": DataClass.INTERNAL},
+)
+
+ENTITIES: dict[str, EntitySpec] = {
+    spec.name: spec
+    for spec in (
+        PERSON,
+        TRIAGE_EVENT,
+        CARE,
+        DECLARATION,
+        CERTIFICATE,
+        WITNESS,
+        LEAD,
+        DEATH_STAGE,
+        ENQUIRY,
+        CONFLICT_DECISION,
+    )
+}
+
+
+class DeathStage(StrEnum):
+    FIELD = "field"  # DCD triage on the field (implied by the triage event)
+    IDENTIFIED = "identified"
+    ANNOUNCED = "announced"

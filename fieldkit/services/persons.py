@@ -1,0 +1,215 @@
+"""Use cases on persons: count, re-triage, identify, describe, evacuate, merge duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fieldkit.domain import validation
+from fieldkit.domain.changes import DELETED, REPLACED_BY
+from fieldkit.domain.ids import new_id, person_id_for_number
+from fieldkit.errors import NotFound, PermissionDenied, ValidationError
+from fieldkit.i18n import _
+from fieldkit.services.station import bracelet_ranges, number_format
+from fieldkit.store import queries
+from fieldkit.store.store import Store, Write
+
+# Which roles may record what (the UI and the CLI both go through these checks).
+COUNTING_ROLES = {"pma", "pump", "police", "ciav"}
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    """What a rescuer may give when counting a person; every field but the category is optional."""
+
+    nf399: str | None = None
+    category: str | None = None
+    refinement: str | None = None
+    family_name: str | None = None
+    given_names: str | None = None
+    sex: str | None = None
+    birth_date: str | None = None
+    apparent_age: int | str | None = None
+    phone: str | None = None
+    x_description: Mapping[str, str | None] | None = None
+    site: str | None = None
+    found_place: str | None = None
+    destination: str | None = None
+    vehicle: str | None = None
+    departure_time: str | None = None
+    at: str | None = None  # when the triage was made (default: now)
+
+
+@dataclass(frozen=True)
+class CountResult:
+    person_id: str
+    created: bool
+    category: str | None
+
+
+def validated_person(
+    store: Store, data: PersonInput, *, confirmed_outside: bool = False
+) -> tuple[str | None, dict[str, Any], tuple[str, str | None] | None]:
+    """Validate every field; returns (number, person values, (category, refinement) or None)."""
+    number = None
+    if data.nf399:
+        number = validation.validate_nf399(
+            data.nf399,
+            number_format(store),
+            bracelet_ranges(store),
+            confirmed_outside=confirmed_outside,
+        )
+    family, given = validation.validate_identity(
+        validation.validate_name(data.family_name, "family_name"),
+        validation.validate_name(data.given_names, "given_names"),
+    )
+    values: dict[str, Any] = {
+        "nf399": number,
+        "family_name": family,
+        "given_names": given,
+        "sex": validation.validate_sex(data.sex),
+        "birth_date": validation.validate_birth_date(data.birth_date),
+        "apparent_age": validation.validate_age(data.apparent_age),
+        "phone": validation.validate_phone(data.phone),
+        "x_description": validation.validate_description(data.x_description)
+        if data.x_description
+        else None,
+        "site": validation.validate_text(data.site, "site", max_len=80, multiline=False),
+        "found_place": validation.validate_text(
+            data.found_place, "found_place", max_len=200, multiline=False
+        ),
+        "destination": validation.validate_text(
+            data.destination, "destination", max_len=120, multiline=False
+        ),
+        "vehicle": validation.validate_text(data.vehicle, "vehicle", max_len=60, multiline=False),
+        "departure_time": validation.validate_event_time(data.departure_time),
+    }
+    values = {k: v for k, v in values.items() if v is not None}
+    triage = None
+    if data.category:
+        category = validation.parse_category(data.category)
+        refinement = validation.parse_refinement(data.refinement, category)
+        triage = (category.value, refinement.value if refinement else None)
+    elif data.refinement:
+        raise ValidationError(
+            _("A refinement needs a triage category."), field="refinement"
+        )
+    return number, values, triage
+
+
+def count_person(
+    store: Store, author: str, data: PersonInput, *, confirmed_outside: bool = False
+) -> CountResult:
+    """Count a person (the PMA's main path): one record, one triage event, one transaction."""
+    if store.role not in COUNTING_ROLES:
+        raise PermissionDenied(_("This station's role may not count persons."))
+    number, values, triage = validated_person(store, data, confirmed_outside=confirmed_outside)
+    if triage is None:
+        raise ValidationError(
+            _("Choose a triage category: UA, UR, Impliqué or DCD."), field="category"
+        )
+    if number is not None:
+        existing = queries.person_by_number(store.db, number)
+        if existing is not None:
+            raise ValidationError(
+                _("Victim number {number} is already counted: open that person instead.").format(
+                    number=number
+                ),
+                field="nf399",
+            )
+    person_id = person_id_for_number(number) if number else new_id()
+    values.setdefault("site", store.meta.get("site"))
+    at = validation.validate_event_time(data.at) if data.at else None
+    writes = [
+        Write("person", person_id, values),
+        Write("triage", new_id(), _triage_values(person_id, triage, at)),
+    ]
+    store.record_many(writes, author)
+    return CountResult(person_id, True, triage[0])
+
+
+def _triage_values(
+    person_id: str, triage: tuple[str, str | None], at: str | None
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"person_id": person_id, "category": triage[0]}
+    if triage[1]:
+        values["refinement"] = triage[1]
+    if at:
+        values["at"] = at
+    return values
+
+
+def retriage(
+    store: Store, author: str, person_id: str, category: str, refinement: str | None = None
+) -> None:
+    """Record a new triage category; the earlier ones stay in the history."""
+    _require_person(store, person_id)
+    parsed = validation.parse_category(category)
+    refined = validation.parse_refinement(refinement, parsed)
+    triage = (parsed.value, refined.value if refined else None)
+    store.record("triage", new_id(), _triage_values(person_id, triage, None), author)
+
+
+def update_person(
+    store: Store, author: str, person_id: str, data: PersonInput, *, confirmed_outside: bool = False
+) -> None:
+    """Set identity, description or evacuation fields of an existing person."""
+    current = _require_person(store, person_id)
+    number, values, triage = validated_person(store, data, confirmed_outside=confirmed_outside)
+    if number is not None and number != current.get("nf399"):
+        other = queries.person_by_number(store.db, number)
+        if other is not None and other["id"] != person_id:
+            raise ValidationError(
+                _("Victim number {number} is already bound to another person.").format(
+                    number=number
+                ),
+                field="nf399",
+            )
+    changed = {k: v for k, v in values.items() if current.get(k) != v}
+    writes = [Write("person", person_id, changed)] if changed else []
+    if triage is not None and (triage[0], triage[1]) != (
+        current.get("category"),
+        current.get("refinement"),
+    ):
+        writes.append(Write("triage", new_id(), _triage_values(person_id, triage, None)))
+    if writes:
+        store.record_many(writes, author)
+
+
+def mark_x(store: Store, author: str, person_id: str, description: Mapping[str, str | None]) -> None:
+    """Record a person as X: identity fields emptied, a physical description instead."""
+    _require_person(store, person_id)
+    described = validation.validate_description(description)
+    store.record(
+        "person",
+        person_id,
+        {"family_name": None, "given_names": None, "x_description": described},
+        author,
+    )
+
+
+def merge_duplicate(store: Store, author: str, loser_id: str, winner_id: str) -> None:
+    """Mark ``loser_id`` as replaced by ``winner_id``; nothing is destroyed and it can be undone."""
+    if loser_id == winner_id:
+        raise ValidationError(_("A record cannot be merged into itself."))
+    _require_person(store, loser_id)
+    _require_person(store, winner_id)
+    store.record("person", loser_id, {REPLACED_BY: winner_id}, author)
+
+
+def undo_merge(store: Store, author: str, person_id: str) -> None:
+    store.record("person", person_id, {REPLACED_BY: None}, author)
+
+
+def delete_person(store: Store, author: str, person_id: str, *, undo: bool = False) -> None:
+    """Tombstone a record created by mistake (or bring it back with ``undo``)."""
+    _require_person(store, person_id)
+    store.record("person", person_id, {DELETED: not undo}, author)
+
+
+def _require_person(store: Store, person_id: str) -> dict[str, Any]:
+    row = queries.person(store.db, person_id)
+    if row is None:
+        raise NotFound(_("No person with this identifier in this station's store."))
+    return row

@@ -1,0 +1,354 @@
+"""Materialised tables derived from changes, inside the transaction that stores them.
+
+Mutable entities keep, per row, a ``clock`` JSON map ``field -> [hlc, origin, change_id]`` of the
+write that currently wins; a change sets a field only when its ``(hlc, origin)`` is larger, so the
+result does not depend on arrival order. Append-only facts are inserted once by id.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+import sqlite_utils
+
+from fieldkit.domain.changes import DELETED, REPLACED_BY, Change
+from fieldkit.domain.merge import detect_conflicts, wins
+from fieldkit.domain.model import ENTITIES, EntitySpec
+
+_CHUNK = 500
+_encode = msgspec.json.Encoder(order="sorted").encode
+_decode = msgspec.json.decode
+
+
+def dumps(value: Any) -> str:
+    """Compact, deterministic JSON (sorted keys, UTF-8 kept) as text."""
+    return _encode(value).decode()
+STAGE_RANK = {"identified": 1, "announced": 2}
+
+
+def _column_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return dumps(value)
+    return value
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def fetch_clocks(
+    db: sqlite_utils.Database, table: str, ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The ``clock`` map of each existing row among ``ids``."""
+    return {row_id: row["clock"] for row_id, row in _fetch_existing(db, table, ids).items()}
+
+
+def _fetch_existing(
+    db: sqlite_utils.Database, table: str, ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        cursor = db.conn.execute(f"SELECT id, clock FROM {table} WHERE id IN ({marks})", chunk)
+        for row_id, clock in cursor.fetchall():
+            found[row_id] = {"clock": _decode(clock)}
+    return found
+
+
+def apply_to_tables(db: sqlite_utils.Database, changes: Sequence[Change]) -> set[str]:
+    """Materialise ``changes`` (already stored in the log); returns ids needing a conflict check."""
+    by_entity: dict[str, dict[str, list[Change]]] = defaultdict(lambda: defaultdict(list))
+    for change in changes:
+        if change.entity in ENTITIES:
+            by_entity[change.entity][change.entity_id].append(change)
+    events: dict[str, list[Change]] = defaultdict(list)  # person id -> triage/death events
+    for entity, groups in by_entity.items():
+        spec = ENTITIES[entity]
+        if spec.append_only:
+            _insert_facts(db, spec, groups, events)
+    recheck: set[str] = set()
+    for entity, groups in by_entity.items():
+        spec = ENTITIES[entity]
+        if not spec.append_only:
+            recheck |= _merge_mutable(db, spec, groups, events if entity == "person" else None)
+    if events:
+        _refresh_person_derived(db, events)
+    return recheck
+
+
+def _derived(events: Sequence[Change], current: tuple[Any, ...] = (None, None, None)) -> dict:
+    """Person columns derived from its events: latest triage category, furthest death stage."""
+    triage_hlc, triage_origin, stage = current
+    best = (triage_hlc, triage_origin) if triage_hlc is not None else None
+    update: dict[str, Any] = {}
+    for change in events:
+        if change.entity == "triage" and wins(change.order_key, best):
+            best = change.order_key
+            update.update(
+                category=change.values.get("category"),
+                refinement=change.values.get("refinement"),
+                triage_hlc=change.hlc,
+                triage_origin=change.origin,
+            )
+        elif change.entity == "death_stage":
+            new_stage = change.values.get("stage")
+            if STAGE_RANK.get(str(new_stage), 0) > STAGE_RANK.get(str(stage), 0):
+                stage = new_stage
+                update["death_stage"] = new_stage
+    return update
+
+
+def _merge_mutable(
+    db: sqlite_utils.Database,
+    spec: EntitySpec,
+    groups: dict[str, list[Change]],
+    events: dict[str, list[Change]] | None,
+) -> set[str]:
+    existing = _fetch_existing(db, spec.table, list(groups))
+    recheck: set[str] = set()
+    inserts: list[dict[str, Any]] = []
+    for entity_id, group in groups.items():
+        row = existing.get(entity_id)
+        if row is None and len(group) == 1:
+            inserts.append(_new_row(spec, group[0], events))
+            continue
+        recheck.add(entity_id)
+        clock: dict[str, list[Any]] = row["clock"] if row else {}
+        updates: dict[str, Any] = {}
+        for change in group:
+            key = change.order_key
+            for name, value in change.values.items():
+                if name not in spec.fields and name not in (DELETED, REPLACED_BY):
+                    continue  # a field this version does not know: kept in the log only
+                held = clock.get(name)
+                if wins(key, (held[0], held[1]) if held else None):
+                    clock[name] = [change.hlc, change.origin, change.change_id]
+                    column = "deleted" if name == DELETED else name
+                    updates[column] = (
+                        (1 if value else 0) if name == DELETED else _column_value(value)
+                    )
+        newest = max(c.hlc for c in group)
+        if row is None:
+            person_events = events.pop(entity_id, []) if events is not None else []
+            first = min([*group, *person_events], key=lambda c: c.order_key)
+            updates.update(_derived(person_events))
+            updates.update(
+                id=entity_id,
+                created_hlc=first.hlc,
+                created_origin=first.origin,
+                created_by=first.author,
+                updated_hlc=max(c.hlc for c in [*group, *person_events]),
+                clock=dumps(clock),
+            )
+            inserts.append(updates)
+        else:
+            updates["clock"] = dumps(clock)
+            sets = ", ".join(f"{_q(k)} = ?" for k in updates)
+            db.conn.execute(
+                f"UPDATE {spec.table} SET {sets}, updated_hlc = max(updated_hlc, ?) WHERE id = ?",
+                [*updates.values(), newest, entity_id],
+            )
+            _lower_created(db, spec.table, entity_id, group)
+    if inserts:
+        _insert_rows(db, spec.table, inserts)
+    return recheck
+
+
+def _new_row(
+    spec: EntitySpec, change: Change, events: dict[str, list[Change]] | None
+) -> dict[str, Any]:
+    """The row of a record created by a single change (the bulk-import path)."""
+    stamp = [change.hlc, change.origin, change.change_id]
+    row: dict[str, Any] = {}
+    clock: dict[str, list[Any]] = {}
+    for name, value in change.values.items():
+        if name == DELETED:
+            row["deleted"] = 1 if value else 0
+        elif name in spec.fields or name == REPLACED_BY:
+            row[name] = _column_value(value)
+        else:
+            continue
+        clock[name] = stamp
+    person_events = events.pop(change.entity_id, []) if events is not None else []
+    first = change
+    newest = change.hlc
+    if person_events:
+        row.update(_derived(person_events))
+        first = min([change, *person_events], key=lambda c: c.order_key)
+        newest = max(newest, *(c.hlc for c in person_events))
+    row.update(
+        id=change.entity_id,
+        created_hlc=first.hlc,
+        created_origin=first.origin,
+        created_by=first.author,
+        updated_hlc=newest,
+        clock=dumps(clock),
+    )
+    return row
+
+
+def _lower_created(
+    db: sqlite_utils.Database, table: str, row_id: str, group: Sequence[Change]
+) -> None:
+    """Keep ``created_*`` on the earliest change by (hlc, origin), whatever arrived first."""
+    first = min(group, key=lambda c: c.order_key)
+    db.conn.execute(
+        f"UPDATE {table} SET created_hlc = ?, created_origin = ?, created_by = ?"
+        " WHERE id = ? AND (created_hlc > ? OR (created_hlc = ? AND created_origin > ?))",
+        [first.hlc, first.origin, first.author, row_id, first.hlc, first.hlc, first.origin],
+    )
+
+
+def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]]) -> None:
+    by_columns: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
+    for row in rows:
+        by_columns[tuple(row)].append(list(row.values()))
+    for columns, values in by_columns.items():
+        cols = ", ".join(_q(c) for c in columns)
+        marks = ", ".join("?" * len(columns))
+        db.conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
+
+
+def _insert_facts(
+    db: sqlite_utils.Database,
+    spec: EntitySpec,
+    groups: dict[str, list[Change]],
+    events: dict[str, list[Change]],
+) -> None:
+    columns = list(spec.fields)
+    cols = ", ".join(_q(c) for c in columns)
+    marks = ", ".join("?" * (len(columns) + 5))
+    rows = []
+    tracked = spec.name in ("triage", "death_stage")
+    for entity_id, group in groups.items():
+        # a fact is written once; should two claim one id, the first by (hlc, origin) stands
+        change = group[0] if len(group) == 1 else min(group, key=lambda c: c.order_key)
+        values = change.values
+        rows.append(
+            [entity_id]
+            + [_column_value(values.get(c)) for c in columns]
+            + [change.hlc, change.origin, change.author, change.change_id]
+        )
+        person_id = values.get("person_id")
+        if tracked and isinstance(person_id, str):
+            events[person_id].append(change)
+    db.conn.executemany(
+        f"INSERT OR IGNORE INTO {spec.table} (id, {cols}, hlc, origin, author, change_id)"
+        f" VALUES ({marks})",
+        rows,
+    )
+
+
+def _refresh_person_derived(db: sqlite_utils.Database, events: dict[str, list[Change]]) -> None:
+    """Fold events into person rows that already exist; a stub row for an unknown person."""
+    ids = list(events)
+    current: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        for row in db.conn.execute(
+            f"SELECT id, triage_hlc, triage_origin, death_stage FROM persons WHERE id IN ({marks})",
+            chunk,
+        ).fetchall():
+            current[row[0]] = row[1:]
+    stubs = []
+    for person_id, person_events in events.items():
+        if person_id not in current:
+            first = min(person_events, key=lambda c: c.order_key)
+            stub = _derived(person_events)
+            stub.update(
+                id=person_id,
+                created_hlc=first.hlc,
+                created_origin=first.origin,
+                created_by=first.author,
+                updated_hlc=max(c.hlc for c in person_events),
+                clock="{}",
+            )
+            stubs.append(stub)
+            continue
+        update = _derived(person_events, current[person_id])
+        db.conn.execute(
+            "UPDATE persons SET updated_hlc = max(updated_hlc, ?) WHERE id = ?",
+            [max(c.hlc for c in person_events), person_id],
+        )
+        if update:
+            sets = ", ".join(f"{_q(k)} = ?" for k in update)
+            db.conn.execute(f"UPDATE persons SET {sets} WHERE id = ?", [*update.values(), person_id])
+        _lower_created(db, "persons", person_id, person_events)
+    if stubs:
+        _insert_rows(db, "persons", stubs)
+
+
+def load_changes_of(db: sqlite_utils.Database, entity_ids: Sequence[str]) -> dict[str, list[Change]]:
+    """The logged changes of each of ``entity_ids`` that has any."""
+    found: dict[str, list[Change]] = defaultdict(list)
+    for start in range(0, len(entity_ids), _CHUNK):
+        chunk = list(entity_ids[start : start + _CHUNK])
+        marks = ",".join("?" * len(chunk))
+        for row in db.conn.execute(
+            "SELECT origin, seq, hlc, entity, entity_id, body, author FROM changes"
+            f" WHERE entity_id IN ({marks})",
+            chunk,
+        ):
+            found[row[4]].append(row_to_change(row))
+    return dict(found)
+
+
+def load_entity_changes(db: sqlite_utils.Database, entity_id: str) -> list[Change]:
+    return [
+        row_to_change(row)
+        for row in db.execute(
+            "SELECT origin, seq, hlc, entity, entity_id, body, author FROM changes"
+            " WHERE entity_id = ?",
+            [entity_id],
+        ).fetchall()
+    ]
+
+
+def row_to_change(row: Sequence[Any]) -> Change:
+    origin, seq, hlc, entity, entity_id, body, author = row
+    data = _decode(body)
+    return Change(origin, seq, hlc, entity, entity_id, data["v"], author, data.get("b") or {})
+
+
+def change_body(change: Change) -> str:
+    body: dict[str, Any] = {"v": dict(change.values)}
+    if change.base:
+        body["b"] = dict(change.base)
+    return dumps(body)
+
+
+def refresh_conflicts(db: sqlite_utils.Database, entity_ids: Iterable[str]) -> None:
+    """Recompute the conflict items of these entities from their whole history in the log."""
+    for entity_id in entity_ids:
+        items = detect_conflicts(load_entity_changes(db, entity_id))
+        db.execute("DELETE FROM conflicts WHERE entity_id = ?", [entity_id])
+        if not items:
+            continue
+        db.conn.executemany(
+            "INSERT INTO conflicts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [
+                (
+                    item.conflict_id,
+                    item.kind,
+                    item.entity,
+                    item.entity_id,
+                    item.field,
+                    item.a.change_id,
+                    item.b.change_id,
+                    dumps(item.value(item.a)),
+                    dumps(item.value(item.b)),
+                    item.a.author,
+                    item.b.author,
+                    item.a.origin,
+                    item.b.origin,
+                    item.a.hlc,
+                    item.b.hlc,
+                )
+                for item in items
+            ],
+        )

@@ -1,0 +1,156 @@
+"""Schema migrations: registered functions, applied in order, each in its own transaction.
+
+A migration is frozen once released: later schema changes are new migrations, never edits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[tuple[int, str, Migration]] = []
+
+
+def migration(version: int, name: str) -> Callable[[Migration], Migration]:
+    def register(fn: Migration) -> Migration:
+        MIGRATIONS.append((version, name, fn))
+        MIGRATIONS.sort(key=lambda item: item[0])
+        return fn
+
+    return register
+
+
+def current_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def latest_version() -> int:
+    return MIGRATIONS[-1][0] if MIGRATIONS else 0
+
+
+def migrate(db: sqlite_utils.Database, target: int | None = None) -> list[int]:
+    """Apply every migration above the store's version (up to ``target``); returns those applied."""
+    applied = []
+    goal = latest_version() if target is None else target
+    for version, _name, fn in MIGRATIONS:
+        if version <= current_version(db) or version > goal:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            fn(db)
+            db.execute(f"PRAGMA user_version = {int(version)}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
+
+
+# Frozen column lists of version 1 (copied, not derived from the domain specs, so that this
+# migration never changes when the specs grow).
+_V1_MUTABLE: dict[str, tuple[str, ...]] = {
+    "persons": (
+        "nf399", "family_name", "given_names", "sex", "birth_date", "apparent_age", "phone",
+        "address", "nationality", "x_description", "site", "found_place", "destination",
+        "vehicle", "departure_time", "clinical_notes",
+    ),
+    "witnesses": (
+        "family_name", "given_names", "phone", "email", "address", "where", "saw",
+        "left_scene", "recontact", "oriented_to", "person_id",
+    ),
+    "leads": ("person_id", "possible_identity", "source", "note", "status"),
+    "enquiries": (
+        "enquirer_name", "relation", "phone", "language", "staying_at", "sought_family_name",
+        "sought_given_names", "sought_sex", "sought_age", "description", "clothing",
+        "sought_phone", "last_place", "last_time", "ante_mortem", "status",
+    ),
+    "conflict_decisions": ("chosen_change", "note"),
+}  # fmt: skip
+_V1_FACTS: dict[str, tuple[str, ...]] = {
+    "triage_events": ("person_id", "category", "refinement", "at"),
+    "care_events": ("person_id", "care_given", "orientation", "notes"),
+    "declarations": ("person_id", "text", "clinician", "signed_at", "signature"),
+    "certificates": (
+        "person_id", "kind", "clinician", "registration", "issued_at", "itt_days",
+        "declaration_hash", "fingerprint",
+    ),
+    "death_stages": ("person_id", "stage", "officer", "at"),
+}  # fmt: skip
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@migration(1, "change log, materialised tables, conflicts")
+def _v1(db: sqlite_utils.Database) -> None:
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID")
+    db.execute("CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID")
+    # The log. rowid is the local apply order; on a hub it is the downstream sequence (hub_seq).
+    db.execute(
+        """CREATE TABLE changes (
+            id INTEGER PRIMARY KEY,
+            origin TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            hlc INTEGER NOT NULL,
+            entity TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            author TEXT NOT NULL,
+            UNIQUE (origin, seq)
+        )"""
+    )
+    db.execute("CREATE INDEX changes_by_entity ON changes (entity_id)")
+    # Per origin: the highest seq such that every seq up to it is held (what may be acknowledged).
+    db.execute(
+        "CREATE TABLE origins (origin TEXT PRIMARY KEY, contiguous INTEGER NOT NULL,"
+        " max_seq INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    for table, columns in _V1_MUTABLE.items():
+        cols = ", ".join(f"{_quote(c)}" for c in columns)
+        extra = ""
+        if table == "persons":
+            extra = (
+                ", category TEXT, refinement TEXT, triage_hlc INTEGER, triage_origin TEXT,"
+                " death_stage TEXT"
+            )
+        db.execute(
+            f"""CREATE TABLE {table} (
+                id TEXT PRIMARY KEY, {cols},
+                deleted INTEGER NOT NULL DEFAULT 0, replaced_by TEXT,
+                created_hlc INTEGER NOT NULL, created_origin TEXT NOT NULL,
+                created_by TEXT NOT NULL, updated_hlc INTEGER NOT NULL,
+                clock TEXT NOT NULL{extra}
+            )"""
+        )
+    for table, columns in _V1_FACTS.items():
+        cols = ", ".join(f"{_quote(c)}" for c in columns)
+        db.execute(
+            f"""CREATE TABLE {table} (
+                id TEXT PRIMARY KEY, {cols},
+                hlc INTEGER NOT NULL, origin TEXT NOT NULL, author TEXT NOT NULL,
+                change_id TEXT NOT NULL
+            )"""
+        )
+        db.execute(f"CREATE INDEX {table}_by_person ON {table} (person_id)")
+    db.execute("CREATE INDEX persons_by_nf399 ON persons (nf399)")
+    db.execute("CREATE INDEX persons_by_category ON persons (category, deleted)")
+    db.execute("CREATE INDEX persons_by_created ON persons (created_hlc)")
+    db.execute(
+        """CREATE TABLE conflicts (
+            conflict_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            entity TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            field TEXT NOT NULL,
+            change_a TEXT NOT NULL, change_b TEXT NOT NULL,
+            value_a TEXT, value_b TEXT,
+            author_a TEXT NOT NULL, author_b TEXT NOT NULL,
+            origin_a TEXT NOT NULL, origin_b TEXT NOT NULL,
+            hlc_a INTEGER NOT NULL, hlc_b INTEGER NOT NULL
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX conflicts_by_entity ON conflicts (entity_id)")

@@ -1,0 +1,125 @@
+"""Read side: plain query functions that screens, services and the CLI call."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from fieldkit.domain.triage import Category
+
+LIVE = "deleted = 0 AND replaced_by IS NULL"
+
+
+def person(db: sqlite_utils.Database, person_id: str) -> dict[str, Any] | None:
+    rows = list(db.query("SELECT * FROM persons WHERE id = ?", [person_id]))
+    return rows[0] if rows else None
+
+
+def person_by_number(db: sqlite_utils.Database, nf399: str) -> dict[str, Any] | None:
+    """The live person bound to a victim number, if any."""
+    rows = list(
+        db.query(f"SELECT * FROM persons WHERE nf399 = ? AND {LIVE} LIMIT 1", [nf399])
+    )
+    return rows[0] if rows else None
+
+
+def triage_history(db: sqlite_utils.Database, person_id: str) -> list[dict[str, Any]]:
+    return list(
+        db.query(
+            "SELECT category, refinement, at, hlc, origin, author FROM triage_events"
+            " WHERE person_id = ? ORDER BY hlc, origin",
+            [person_id],
+        )
+    )
+
+
+@dataclass
+class Bilan:
+    """Counts of live persons, computed from the store, never typed."""
+
+    total: int = 0
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_refinement: dict[str, int] = field(default_factory=dict)
+    by_site: dict[str, int] = field(default_factory=dict)
+    by_destination: dict[str, int] = field(default_factory=dict)
+    evacuated: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "by_category": self.by_category,
+            "by_refinement": self.by_refinement,
+            "by_site": self.by_site,
+            "by_destination": self.by_destination,
+            "evacuated": self.evacuated,
+        }
+
+
+def bilan(db: sqlite_utils.Database) -> Bilan:
+    """Counts by category, refinement, site and destination in one pass over the live persons."""
+    categories: Counter[str] = Counter()
+    refinements: Counter[str] = Counter()
+    sites: Counter[str] = Counter()
+    destinations: Counter[str] = Counter()
+    total = evacuated = 0
+    rows = db.conn.execute(
+        "SELECT category, refinement, site, destination, count(*) FROM persons"
+        f" WHERE {LIVE} AND category IS NOT NULL"
+        " GROUP BY category, refinement, site, destination"
+    )
+    for category, refinement, site, destination, count in rows:
+        total += count
+        categories[category] += count
+        if refinement:
+            refinements[refinement] += count
+        sites[site or "?"] += count
+        if destination:
+            destinations[destination] += count
+            evacuated += count
+    ordered = {c.value: categories.get(c.value, 0) for c in Category}
+    return Bilan(
+        total=total,
+        by_category=ordered,
+        by_refinement=dict(sorted(refinements.items())),
+        by_site=dict(sorted(sites.items())),
+        by_destination=dict(sorted(destinations.items())),
+        evacuated=evacuated,
+    )
+
+
+def conflicts(db: sqlite_utils.Database, entity_id: str | None = None) -> list[dict[str, Any]]:
+    """Conflict items with their decision, if one was made."""
+    where = "WHERE c.entity_id = ?" if entity_id else ""
+    return list(
+        db.query(
+            "SELECT c.*, d.chosen_change AS decided FROM conflicts c"
+            f" LEFT JOIN conflict_decisions d ON d.id = c.conflict_id {where}"
+            " ORDER BY c.hlc_b DESC",
+            [entity_id] if entity_id else [],
+        )
+    )
+
+
+def persons_page(
+    db: sqlite_utils.Database, *, offset: int = 0, limit: int = 50, text: str | None = None
+) -> list[dict[str, Any]]:
+    """Live persons, newest first; ``text`` filters on number, names and category."""
+    params: list[Any] = []
+    where = LIVE
+    if text:
+        where += " AND (nf399 LIKE ? OR family_name LIKE ? OR given_names LIKE ? OR category = ?)"
+        like = f"%{text}%"
+        params += [like, like, like, text.upper()]
+    return list(
+        db.query(
+            f"SELECT * FROM persons WHERE {where} ORDER BY created_hlc DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+    )
+
+
+def count_persons(db: sqlite_utils.Database) -> int:
+    return int(db.conn.execute(f"SELECT count(*) FROM persons WHERE {LIVE}").fetchone()[0])

@@ -1,0 +1,165 @@
+"""The command line contract, run as a real subprocess on real encrypted files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PASSPHRASE, env_with_passphrase
+
+NUMBER = "FR075BSPP2026TR000123"
+
+
+def fieldkit(*args: str, env: dict[str, str] | None = None, input: str | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "fieldkit", *args],
+        capture_output=True,
+        text=True,
+        env=env if env is not None else env_with_passphrase(),
+        input=input,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def station(tmp_path: Path) -> Path:
+    home = tmp_path / "pma"
+    result = fieldkit("init", "--home", str(home), "--role", "pma", "--station", "PMA-1", "--incident", "INC-1")
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+def test_init_add_and_bilan_and_nothing_readable_on_disk(station: Path):
+    added = fieldkit(
+        "person", "add", "--home", str(station), "--nf399", NUMBER, "--triage", "UA", "--family-name", "Dupont"
+    )
+    assert added.returncode == 0, added.stderr
+    person_id = added.stdout.strip()
+    assert person_id.endswith(NUMBER)
+    bilan = fieldkit("bilan", "--json", "--home", str(station))
+    assert bilan.returncode == 0, bilan.stderr
+    counts = json.loads(bilan.stdout)
+    assert counts["total"] == 1 and counts["by_category"]["UA"] == 1
+    files = [p for p in station.iterdir() if p.name.startswith("station.db")]
+    assert any(p.name == "station.db" for p in files)
+    for path in files:  # the store, its -wal and -shm if present
+        assert b"Dupont" not in path.read_bytes(), path.name
+        assert NUMBER.encode() not in path.read_bytes(), path.name
+
+
+def test_wrong_passphrase_is_one_sentence_and_no_traceback(station: Path):
+    env = env_with_passphrase(FIELDKIT_PASSPHRASE="not the passphrase")
+    result = fieldkit("bilan", "--home", str(station), env=env)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "phrase secrète" in lines[0].lower()
+
+
+def test_flipped_bytes_are_reported_as_damage_not_as_an_empty_store(station: Path):
+    assert fieldkit("person", "add", "--home", str(station), "--nf399", NUMBER, "--triage", "UR").returncode == 0
+    db = station / "station.db"
+    data = bytearray(db.read_bytes())
+    for offset in range(4096 + 100, 4096 + 164):  # inside page 2
+        data[offset] ^= 0xFF
+    for offset in range(200, 232):  # and page 1
+        data[offset] ^= 0xFF
+    db.write_bytes(bytes(data))
+    result = fieldkit("bilan", "--json", "--home", str(station))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "endommag" in result.stderr.lower()
+    assert '"total": 0' not in result.stdout
+
+
+def test_invalid_number_is_refused_with_the_expected_shape(station: Path):
+    result = fieldkit("person", "add", "--home", str(station), "--nf399", "FR075-12", "--triage", "UA")
+    assert result.returncode != 0
+    assert "FR075BSPP2026TR000123" in result.stderr  # the message shows the expected shape
+    assert "Traceback" not in result.stderr
+
+
+def test_guessed_identity_is_refused(station: Path):
+    result = fieldkit(
+        "person", "add", "--home", str(station), "--nf399", NUMBER, "--triage", "UA",
+        "--family-name", "X pouvant être Dupont",
+    )
+    assert result.returncode != 0
+    assert "piste" in result.stderr.lower()
+
+
+def test_export_csv_and_jsonl_then_import_into_another_station(station: Path, tmp_path: Path):
+    assert fieldkit(
+        "person", "add", "--home", str(station), "--nf399", NUMBER, "--triage", "UA",
+        "--refinement", "EU", "--family-name", "Benaïssa", "--given-names", "Zoé",
+    ).returncode == 0
+    csv_file = tmp_path / "out.csv"
+    result = fieldkit("export", "--format", "csv", "--out", str(csv_file), "--home", str(station))
+    assert result.returncode == 0, result.stderr
+    raw = csv_file.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    header, row = text.splitlines()[:2]
+    assert header.split(";")[:3] == ["id", "nf399", "category"]
+    assert "Benaïssa" in row and ";UA;EU;T1 red;" in row
+    jsonl = fieldkit("export", "--format", "jsonl", "--home", str(station))
+    [record] = [json.loads(line) for line in jsonl.stdout.splitlines()]
+    assert record["family_name"] == "Benaïssa" and record["category"] == "UA"
+
+    other = tmp_path / "ciav"
+    assert fieldkit("init", "--home", str(other), "--role", "ciav", "--station", "CIAV", "--incident", "INC-1").returncode == 0
+    source = tmp_path / "in.jsonl"
+    source.write_text(jsonl.stdout, encoding="utf-8")
+    imported = fieldkit("import", str(source), "--home", str(other))
+    assert imported.returncode == 0, imported.stderr
+    again = fieldkit("import", str(source), "--home", str(other))  # idempotent
+    assert again.returncode == 0, again.stderr
+    counts = json.loads(fieldkit("bilan", "--json", "--home", str(other)).stdout)
+    assert counts["by_refinement"] == {"EU": 1} and counts["total"] == 1
+
+
+def test_import_with_a_bad_line_imports_nothing_and_names_the_line(station: Path, tmp_path: Path):
+    source = tmp_path / "bad.jsonl"
+    source.write_text(
+        json.dumps({"nf399": NUMBER, "category": "UA"}) + "\n" + json.dumps({"nf399": "nope", "category": "UA"}) + "\n",
+        encoding="utf-8",
+    )
+    result = fieldkit("import", str(source), "--home", str(station))
+    assert result.returncode != 0
+    assert "2" in result.stderr.split(":")[1] or "ligne 2" in result.stderr.lower()
+    counts = json.loads(fieldkit("bilan", "--json", "--home", str(station)).stdout)
+    assert counts["total"] == 0
+
+
+def test_no_passphrase_without_a_terminal_is_a_clear_error(station: Path):
+    env = env_with_passphrase()
+    env.pop("FIELDKIT_PASSPHRASE")
+    result = fieldkit("bilan", "--home", str(station), env=env, input="")
+    assert result.returncode != 0
+    assert "FIELDKIT_PASSPHRASE" in result.stderr
+
+
+def test_passphrase_file_is_read(station: Path, tmp_path: Path):
+    secret = tmp_path / "pass.txt"
+    secret.write_text(PASSPHRASE + "\n", encoding="utf-8")
+    env = env_with_passphrase()
+    env.pop("FIELDKIT_PASSPHRASE")
+    result = fieldkit("bilan", "--home", str(station), "--passphrase-file", str(secret), env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_english_messages_with_lang_en(station: Path):
+    result = fieldkit("person", "add", "--home", str(station), "--lang", "en", "--nf399", "bad", "--triage", "UA")
+    assert result.returncode != 0
+    assert "Error:" in result.stderr
+
+
+def test_missing_station_says_how_to_create_one(tmp_path: Path):
+    result = fieldkit("bilan", "--home", str(tmp_path / "nothing"))
+    assert result.returncode != 0
+    assert "fieldkit init" in result.stderr
