@@ -19,8 +19,8 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check fieldkit tests benchmarks
-	$(VENV)/bin/ruff format --check fieldkit tests benchmarks
+	$(VENV)/bin/ruff check fieldkit tests benchmarks tools
+	$(VENV)/bin/ruff format --check fieldkit tests benchmarks tools
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

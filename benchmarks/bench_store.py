@@ -75,7 +75,9 @@ def _write_import_file(path: Path, count: int) -> None:
 def bench_import_and_bilan(folder: Path, count: int) -> None:
     source = folder / "persons.jsonl"
     _write_import_file(source, count)
-    store = init_station(folder / "ciav", "bench-passphrase", role="ciav", station_name="CIAV", incident="B")
+    store = init_station(
+        folder / "ciav", "bench-passphrase", role="ciav", station_name="CIAV", incident="B"
+    )
     started = time.perf_counter()
     import_jsonl(store, "bench", source)
     elapsed = time.perf_counter() - started

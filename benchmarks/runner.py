@@ -11,7 +11,9 @@ from pathlib import Path
 
 def run_all(quick: bool = False) -> None:
     folder = Path(__file__).parent
-    names = sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(folder)]) if m.name.startswith("bench_")
+    )
     for name in names:
         module = importlib.import_module(f"benchmarks.{name}")
         main = getattr(module, "main", None)

@@ -66,7 +66,9 @@ class FieldkitGroup(click.Group):
             if is_store_damage(exc):
                 click.echo(
                     _("Error: {message}").format(
-                        message=StoreDamaged(_("The store file is damaged and cannot be read.")).message
+                        message=StoreDamaged(
+                            _("The store file is damaged and cannot be read.")
+                        ).message
                     ),
                     err=True,
                 )
@@ -269,7 +271,9 @@ def export(home: Path, passphrase_file: Path | None, fmt: str, out: Path | None)
         else:
             with out.open("w", encoding="utf-8", newline="") as handle:
                 count = writer(store, handle)
-            click.echo(_("{count} records written to {path}.").format(count=count, path=out), err=True)
+            click.echo(
+                _("{count} records written to {path}.").format(count=count, path=out), err=True
+            )
     finally:
         store.close()
 

@@ -45,9 +45,11 @@ def run_demo() -> None:
         ]
         for data in people:
             result = count_person(store, "demo", data)
-            click.echo(_("Counted {number} ({category}).").format(
-                number=data.nf399, category=result.category
-            ))
+            click.echo(
+                _("Counted {number} ({category}).").format(
+                    number=data.nf399, category=result.category
+                )
+            )
         store.close()
         store = open_station(home, DEMO_PASSPHRASE)
         counts = bilan(store.db)

@@ -48,6 +48,10 @@ def missing() -> dict[str, str]:
 if __name__ == "__main__":
     for message, where in missing().items():
         if "--po" in sys.argv:
-            print(f"# {where}\nmsgid {message!r}\nmsgstr \"\"\n".replace("msgid '", 'msgid "').replace("'\nmsgstr", '"\nmsgstr'))
+            print(
+                f'# {where}\nmsgid {message!r}\nmsgstr ""\n'.replace("msgid '", 'msgid "').replace(
+                    "'\nmsgstr", '"\nmsgstr'
+                )
+            )
         else:
             print(f"{where}: {message}")

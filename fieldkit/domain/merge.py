@@ -98,7 +98,7 @@ def detect_conflicts(changes: Iterable[Change]) -> list[ConflictItem]:
 def _field_conflicts(
     name: str, group: Sequence[Change], by_id: dict[str, Change]
 ) -> list[ConflictItem]:
-    items = []
+    items: list[ConflictItem] = []
     if len(group) < 2:
         return items
     chains = {c.change_id: _ancestors([c.change_id], name, by_id) for c in group}

@@ -30,7 +30,12 @@ REFINEMENTS: dict[Category, tuple[Refinement, ...]] = {
 }
 
 # The key pressed on the counting bar, the label shown (always with its letters).
-KEYS: dict[str, Category] = {"1": Category.UA, "2": Category.UR, "3": Category.IMPLIQUE, "4": Category.DCD}
+KEYS: dict[str, Category] = {
+    "1": Category.UA,
+    "2": Category.UR,
+    "3": Category.IMPLIQUE,
+    "4": Category.DCD,
+}
 LABELS: dict[Category, str] = {
     Category.UA: N_("UA"),
     Category.UR: N_("UR"),

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from fieldkit.domain import validation
 from fieldkit.domain.hlc import wall_seconds
 from fieldkit.domain.ids import new_id, person_id_for_number
 from fieldkit.domain.triage import international
@@ -41,7 +40,9 @@ def iso_from_hlc(hlc: int | None) -> str | None:
 
 def person_records(store: Store) -> Iterator[dict[str, Any]]:
     """Every live person as a plain record (the JSONL shape)."""
-    cursor = store.db.conn.execute(f"SELECT * FROM persons WHERE {queries.LIVE} ORDER BY created_hlc")
+    cursor = store.db.conn.execute(
+        f"SELECT * FROM persons WHERE {queries.LIVE} ORDER BY created_hlc"
+    )
     names = [d[0] for d in cursor.description]
     for values in cursor:
         row = dict(zip(names, values, strict=True))
@@ -111,11 +112,9 @@ def _person_input(record: dict[str, Any]) -> PersonInput:
             _("Unknown field {field}.").format(field=unknown[0]), field=unknown[0]
         )
     for name, value in record.items():
-        if name not in ("x_description", "apparent_age") and value is not None:
-            if not isinstance(value, str):
-                raise ValidationError(
-                    _("Field {field} must be text.").format(field=name), field=name
-                )
+        exempt = name in ("x_description", "apparent_age")
+        if not exempt and value is not None and not isinstance(value, str):
+            raise ValidationError(_("Field {field} must be text.").format(field=name), field=name)
     return PersonInput(
         nf399=record.get("nf399"),
         category=record.get("category"),
@@ -195,9 +194,9 @@ def _import_writes(store: Store, lines: Iterable[tuple[int, str]]) -> tuple[list
         if number is not None:
             if number in seen_numbers:
                 raise ValidationError(
-                    _("Line {line}: victim number {number} already appears on line {first}.").format(
-                        line=line, number=number, first=seen_numbers[number]
-                    ),
+                    _(
+                        "Line {line}: victim number {number} already appears on line {first}."
+                    ).format(line=line, number=number, first=seen_numbers[number]),
                     field="nf399",
                 )
             seen_numbers[number] = line

@@ -92,9 +92,7 @@ def validated_person(
         refinement = validation.parse_refinement(data.refinement, category)
         triage = (category.value, refinement.value if refinement else None)
     elif data.refinement:
-        raise ValidationError(
-            _("A refinement needs a triage category."), field="refinement"
-        )
+        raise ValidationError(_("A refinement needs a triage category."), field="refinement")
     return number, values, triage
 
 
@@ -177,7 +175,9 @@ def update_person(
         store.record_many(writes, author)
 
 
-def mark_x(store: Store, author: str, person_id: str, description: Mapping[str, str | None]) -> None:
+def mark_x(
+    store: Store, author: str, person_id: str, description: Mapping[str, str | None]
+) -> None:
     """Record a person as X: identity fields emptied, a physical description instead."""
     _require_person(store, person_id)
     described = validation.validate_description(description)

@@ -82,7 +82,9 @@ def init_station(
     fmt = validation.NumberFormat(pattern=number_pattern) if number_pattern else None
     if fmt is not None:
         _check_pattern(fmt.pattern)
-    parsed_ranges = [validation.parse_range(r, fmt or validation.DEFAULT_FORMAT) for r in ranges or []]
+    parsed_ranges = [
+        validation.parse_range(r, fmt or validation.DEFAULT_FORMAT) for r in ranges or []
+    ]
     keys.validate_new_passphrase(passphrase)
     if paths.exists():
         raise FieldkitError(

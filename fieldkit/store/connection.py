@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from fieldkit.errors import StoreDamaged, StoreMissing
+from fieldkit.errors import FieldkitError, StoreDamaged, StoreMissing
 from fieldkit.i18n import _
 
 
@@ -70,7 +70,7 @@ def connect(
     if not create and not db_path.exists():
         raise StoreMissing(_("No store at {path}.").format(path=db_path))
     if create and db_path.exists() and db_path.stat().st_size > 0:
-        raise StoreDamaged(_("A store already exists at {path}.").format(path=db_path))
+        raise FieldkitError(_("A store already exists at {path}.").format(path=db_path))
     conn: Any = _dbapi.connect(str(db_path), isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")

@@ -26,6 +26,8 @@ _decode = msgspec.json.decode
 def dumps(value: Any) -> str:
     """Compact, deterministic JSON (sorted keys, UTF-8 kept) as text."""
     return _encode(value).decode()
+
+
 STAGE_RANK = {"identified": 1, "announced": 2}
 
 
@@ -277,13 +279,17 @@ def _refresh_person_derived(db: sqlite_utils.Database, events: dict[str, list[Ch
         )
         if update:
             sets = ", ".join(f"{_q(k)} = ?" for k in update)
-            db.conn.execute(f"UPDATE persons SET {sets} WHERE id = ?", [*update.values(), person_id])
+            db.conn.execute(
+                f"UPDATE persons SET {sets} WHERE id = ?", [*update.values(), person_id]
+            )
         _lower_created(db, "persons", person_id, person_events)
     if stubs:
         _insert_rows(db, "persons", stubs)
 
 
-def load_changes_of(db: sqlite_utils.Database, entity_ids: Sequence[str]) -> dict[str, list[Change]]:
+def load_changes_of(
+    db: sqlite_utils.Database, entity_ids: Sequence[str]
+) -> dict[str, list[Change]]:
     """The logged changes of each of ``entity_ids`` that has any."""
     found: dict[str, list[Change]] = defaultdict(list)
     for start in range(0, len(entity_ids), _CHUNK):

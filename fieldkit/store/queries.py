@@ -20,9 +20,7 @@ def person(db: sqlite_utils.Database, person_id: str) -> dict[str, Any] | None:
 
 def person_by_number(db: sqlite_utils.Database, nf399: str) -> dict[str, Any] | None:
     """The live person bound to a victim number, if any."""
-    rows = list(
-        db.query(f"SELECT * FROM persons WHERE nf399 = ? AND {LIVE} LIMIT 1", [nf399])
-    )
+    rows = list(db.query(f"SELECT * FROM persons WHERE nf399 = ? AND {LIVE} LIMIT 1", [nf399]))
     return rows[0] if rows else None
 
 

@@ -184,7 +184,15 @@ class Store:
             "INSERT INTO changes (origin, seq, hlc, entity, entity_id, body, author)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (c.origin, c.seq, c.hlc, c.entity, c.entity_id, materialise.change_body(c), c.author)
+                (
+                    c.origin,
+                    c.seq,
+                    c.hlc,
+                    c.entity,
+                    c.entity_id,
+                    materialise.change_body(c),
+                    c.author,
+                )
                 for c in changes
             ],
         )

@@ -15,7 +15,9 @@ def main() -> None:
     serial = start
     while True:
         number = f"FR075BSPP2026TR{serial:06d}"
-        count_person(store, "crash-test", PersonInput(nf399=number, category="UR", family_name="Nom"))
+        count_person(
+            store, "crash-test", PersonInput(nf399=number, category="UR", family_name="Nom")
+        )
         sys.stdout.write(number + "\n")
         sys.stdout.flush()
         serial += 1

@@ -28,14 +28,25 @@ def fieldkit(*args: str, env: dict[str, str] | None = None, input: str | None = 
 @pytest.fixture
 def station(tmp_path: Path) -> Path:
     home = tmp_path / "pma"
-    result = fieldkit("init", "--home", str(home), "--role", "pma", "--station", "PMA-1", "--incident", "INC-1")
+    result = fieldkit(
+        "init", "--home", str(home), "--role", "pma", "--station", "PMA-1", "--incident", "INC-1"
+    )
     assert result.returncode == 0, result.stderr
     return home
 
 
 def test_init_add_and_bilan_and_nothing_readable_on_disk(station: Path):
     added = fieldkit(
-        "person", "add", "--home", str(station), "--nf399", NUMBER, "--triage", "UA", "--family-name", "Dupont"
+        "person",
+        "add",
+        "--home",
+        str(station),
+        "--nf399",
+        NUMBER,
+        "--triage",
+        "UA",
+        "--family-name",
+        "Dupont",
     )
     assert added.returncode == 0, added.stderr
     person_id = added.stdout.strip()
@@ -62,7 +73,12 @@ def test_wrong_passphrase_is_one_sentence_and_no_traceback(station: Path):
 
 
 def test_flipped_bytes_are_reported_as_damage_not_as_an_empty_store(station: Path):
-    assert fieldkit("person", "add", "--home", str(station), "--nf399", NUMBER, "--triage", "UR").returncode == 0
+    assert (
+        fieldkit(
+            "person", "add", "--home", str(station), "--nf399", NUMBER, "--triage", "UR"
+        ).returncode
+        == 0
+    )
     db = station / "station.db"
     data = bytearray(db.read_bytes())
     for offset in range(4096 + 100, 4096 + 164):  # inside page 2
@@ -78,7 +94,9 @@ def test_flipped_bytes_are_reported_as_damage_not_as_an_empty_store(station: Pat
 
 
 def test_invalid_number_is_refused_with_the_expected_shape(station: Path):
-    result = fieldkit("person", "add", "--home", str(station), "--nf399", "FR075-12", "--triage", "UA")
+    result = fieldkit(
+        "person", "add", "--home", str(station), "--nf399", "FR075-12", "--triage", "UA"
+    )
     assert result.returncode != 0
     assert "FR075BSPP2026TR000123" in result.stderr  # the message shows the expected shape
     assert "Traceback" not in result.stderr
@@ -86,18 +104,41 @@ def test_invalid_number_is_refused_with_the_expected_shape(station: Path):
 
 def test_guessed_identity_is_refused(station: Path):
     result = fieldkit(
-        "person", "add", "--home", str(station), "--nf399", NUMBER, "--triage", "UA",
-        "--family-name", "X pouvant être Dupont",
+        "person",
+        "add",
+        "--home",
+        str(station),
+        "--nf399",
+        NUMBER,
+        "--triage",
+        "UA",
+        "--family-name",
+        "X pouvant être Dupont",
     )
     assert result.returncode != 0
     assert "piste" in result.stderr.lower()
 
 
 def test_export_csv_and_jsonl_then_import_into_another_station(station: Path, tmp_path: Path):
-    assert fieldkit(
-        "person", "add", "--home", str(station), "--nf399", NUMBER, "--triage", "UA",
-        "--refinement", "EU", "--family-name", "Benaïssa", "--given-names", "Zoé",
-    ).returncode == 0
+    assert (
+        fieldkit(
+            "person",
+            "add",
+            "--home",
+            str(station),
+            "--nf399",
+            NUMBER,
+            "--triage",
+            "UA",
+            "--refinement",
+            "EU",
+            "--family-name",
+            "Benaïssa",
+            "--given-names",
+            "Zoé",
+        ).returncode
+        == 0
+    )
     csv_file = tmp_path / "out.csv"
     result = fieldkit("export", "--format", "csv", "--out", str(csv_file), "--home", str(station))
     assert result.returncode == 0, result.stderr
@@ -112,7 +153,20 @@ def test_export_csv_and_jsonl_then_import_into_another_station(station: Path, tm
     assert record["family_name"] == "Benaïssa" and record["category"] == "UA"
 
     other = tmp_path / "ciav"
-    assert fieldkit("init", "--home", str(other), "--role", "ciav", "--station", "CIAV", "--incident", "INC-1").returncode == 0
+    assert (
+        fieldkit(
+            "init",
+            "--home",
+            str(other),
+            "--role",
+            "ciav",
+            "--station",
+            "CIAV",
+            "--incident",
+            "INC-1",
+        ).returncode
+        == 0
+    )
     source = tmp_path / "in.jsonl"
     source.write_text(jsonl.stdout, encoding="utf-8")
     imported = fieldkit("import", str(source), "--home", str(other))
@@ -126,7 +180,10 @@ def test_export_csv_and_jsonl_then_import_into_another_station(station: Path, tm
 def test_import_with_a_bad_line_imports_nothing_and_names_the_line(station: Path, tmp_path: Path):
     source = tmp_path / "bad.jsonl"
     source.write_text(
-        json.dumps({"nf399": NUMBER, "category": "UA"}) + "\n" + json.dumps({"nf399": "nope", "category": "UA"}) + "\n",
+        json.dumps({"nf399": NUMBER, "category": "UA"})
+        + "\n"
+        + json.dumps({"nf399": "nope", "category": "UA"})
+        + "\n",
         encoding="utf-8",
     )
     result = fieldkit("import", str(source), "--home", str(station))
@@ -154,7 +211,9 @@ def test_passphrase_file_is_read(station: Path, tmp_path: Path):
 
 
 def test_english_messages_with_lang_en(station: Path):
-    result = fieldkit("person", "add", "--home", str(station), "--lang", "en", "--nf399", "bad", "--triage", "UA")
+    result = fieldkit(
+        "person", "add", "--home", str(station), "--lang", "en", "--nf399", "bad", "--triage", "UA"
+    )
     assert result.returncode != 0
     assert "Error:" in result.stderr
 

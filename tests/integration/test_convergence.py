@@ -37,9 +37,7 @@ def open_replica(folder: Path, name: str, now_ms=None) -> Store:
 
 def snapshot(store: Store) -> dict[str, list[tuple]]:
     return {
-        table: sorted(
-            tuple(row) for row in store.db.execute(f"SELECT * FROM {table}").fetchall()
-        )
+        table: sorted(tuple(row) for row in store.db.execute(f"SELECT * FROM {table}").fetchall())
         for table in TABLES
     }
 
@@ -99,7 +97,10 @@ write_op = st.tuples(
     st.sampled_from(VALUES),
 )
 triage_op = st.tuples(
-    st.just("triage"), st.sampled_from(REPLICAS), st.sampled_from(ENTITIES), st.sampled_from(("UA", "UR"))
+    st.just("triage"),
+    st.sampled_from(REPLICAS),
+    st.sampled_from(ENTITIES),
+    st.sampled_from(("UA", "UR")),
 )
 deliver_op = st.tuples(st.just("deliver"), st.sampled_from(REPLICAS), st.sampled_from(REPLICAS))
 
@@ -139,7 +140,9 @@ def test_replicas_converge_and_report_exactly_the_parallel_writes(tmp_path_facto
         assert states["A"] == states["B"] == states["C"]
         reported = {
             (row[4], frozenset((row[5], row[6])))
-            for row in harness.stores["A"].db.execute("SELECT * FROM conflicts WHERE kind = 'field'")
+            for row in harness.stores["A"].db.execute(
+                "SELECT * FROM conflicts WHERE kind = 'field'"
+            )
         }
         assert reported == harness.expected_conflicts()
         # rebuilding from the log gives the same state again

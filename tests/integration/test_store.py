@@ -97,9 +97,15 @@ def test_rebuild_from_the_log_gives_the_same_tables(tmp_path: Path):
     a.record("triage", new_id(), {"person_id": "p1", "category": "UA"}, "op")
     a.apply(b.all_changes())
     a.record("person", "p2", {REPLACED_BY: "p1"}, "op")
-    before = {t: sorted(a.db.execute(f"SELECT * FROM {t}").fetchall()) for t in ("persons", "triage_events", "conflicts")}
+    before = {
+        t: sorted(a.db.execute(f"SELECT * FROM {t}").fetchall())
+        for t in ("persons", "triage_events", "conflicts")
+    }
     a.rebuild()
-    after = {t: sorted(a.db.execute(f"SELECT * FROM {t}").fetchall()) for t in ("persons", "triage_events", "conflicts")}
+    after = {
+        t: sorted(a.db.execute(f"SELECT * FROM {t}").fetchall())
+        for t in ("persons", "triage_events", "conflicts")
+    }
     assert before == after
     assert len(before["conflicts"]) == 1
 
@@ -119,7 +125,9 @@ def test_unknown_entities_and_fields_from_a_newer_version_are_kept_in_the_log(tm
     a = replica(tmp_path, "A")
     future = [
         Change("Z", 1, 10 << 16, "drone_sighting", "d1", {"x": 1}, "op", {}),
-        Change("Z", 2, 11 << 16, "person", "p9", {"family_name": "Ba", "hair_colour": "red"}, "op", {}),
+        Change(
+            "Z", 2, 11 << 16, "person", "p9", {"family_name": "Ba", "hair_colour": "red"}, "op", {}
+        ),
     ]
     assert a.apply(future).applied == 2
     assert queries.person(a.db, "p9")["family_name"] == "Ba"
