@@ -94,11 +94,12 @@ def bench_import_and_bilan(folder: Path, count: int) -> None:
     plain_runs = []
     for _ in range(7):
         started = time.perf_counter()
-        store.db.execute("SELECT count(*) FROM persons").fetchone()
+        store.db.execute("SELECT sum(length(clock)) FROM persons").fetchone()
         plain_runs.append(time.perf_counter() - started)
     print(
         f"bilan over {count:,} persons: median {statistics.median(runs) * 1000:.1f} ms"
-        f" (target < 50 ms); baseline count(*) {statistics.median(plain_runs) * 1000:.1f} ms,"
+        f" (target < 50 ms); baseline one scan of the rows"
+        f" {statistics.median(plain_runs) * 1000:.1f} ms,"
         f" ratio {statistics.median(runs) / statistics.median(plain_runs):.1f}"
     )
     store.close()

@@ -60,9 +60,12 @@ def _compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.ASCII)  # "\d" in a custom pattern means 0-9 only
 
 
+_SPACES_AND_DASHES = re.compile("[\\s" + re.escape("".join(sorted(_DASHES))) + "]")
+
+
 def normalize_scan(raw: str) -> str:
     """The number carried by a scan or a typed entry: unwrapped, uppercase, no spaces or dashes."""
-    text = "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in raw)
+    text = raw if raw.isprintable() else _control_to_space(raw)
     text = unicodedata.normalize("NFKC", text).strip()
     text = _AIM_ID.sub("", text)
     # "NF399:FR...", "https://host/v/FR...", "?n=FR...": the number follows the last separator.
@@ -70,8 +73,11 @@ def normalize_scan(raw: str) -> str:
         text = text.rpartition(separator)[2]
     if any(ch in _AZERTY_ONLY for ch in text):
         text = text.translate(_AZERTY_DIGITS)
-    text = "".join(ch for ch in text if not ch.isspace() and ch not in _DASHES)
-    return text.upper()
+    return _SPACES_AND_DASHES.sub("", text).upper()
+
+
+def _control_to_space(raw: str) -> str:
+    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in raw)
 
 
 def _shown(number: str) -> str:

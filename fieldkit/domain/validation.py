@@ -171,6 +171,8 @@ _LINE_SEPARATORS = "\u2028\u2029"
 
 
 def _check_characters(text: str, field: str, allowed: str = "") -> None:
+    if text.isprintable():
+        return  # no control, format (bidi), surrogate or separator character: the common case
     for ch in text:
         if ch in allowed:
             continue
@@ -211,8 +213,11 @@ def _require_text(value: object, field: str) -> str:
 
 def _fold(text: str) -> str:
     """Words of ``text`` without case or accents, separated by single spaces."""
-    decomposed = unicodedata.normalize("NFD", text.casefold())
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    if text.isascii():
+        bare = text.casefold()
+    else:
+        decomposed = unicodedata.normalize("NFD", text.casefold())
+        bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return " ".join(re.findall(r"\w+", bare))
 
 

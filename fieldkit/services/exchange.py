@@ -16,6 +16,7 @@ from fieldkit.domain.triage import international
 from fieldkit.errors import FieldkitError, ValidationError
 from fieldkit.i18n import _
 from fieldkit.services.persons import PersonInput, _triage_values, validated_person
+from fieldkit.services.station import bracelet_ranges, number_format
 from fieldkit.store import queries
 from fieldkit.store.store import Store, Write
 
@@ -171,6 +172,7 @@ def _import_writes(store: Store, lines: Iterable[tuple[int, str]]) -> tuple[list
     seen_numbers: dict[str, int] = {}
     count = 0
     batch: list[tuple[int, str | None, dict[str, Any], tuple[str, str | None] | None]] = []
+    fmt, ranges = number_format(store), bracelet_ranges(store)
     for line, text in lines:
         try:
             record = json.loads(text)
@@ -182,7 +184,7 @@ def _import_writes(store: Store, lines: Iterable[tuple[int, str]]) -> tuple[list
                     _("Unsupported record type {kind}.").format(kind=kind), field="type"
                 )
             number, values, triage = validated_person(
-                store, _person_input(record), confirmed_outside=True
+                store, _person_input(record), confirmed_outside=True, fmt=fmt, ranges=ranges
             )
         except json.JSONDecodeError:
             raise ValidationError(_("Line {line} is not valid JSON.").format(line=line)) from None

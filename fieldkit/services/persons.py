@@ -49,15 +49,23 @@ class CountResult:
 
 
 def validated_person(
-    store: Store, data: PersonInput, *, confirmed_outside: bool = False
+    store: Store,
+    data: PersonInput,
+    *,
+    confirmed_outside: bool = False,
+    fmt: validation.NumberFormat | None = None,
+    ranges: list[validation.BraceletRange] | None = None,
 ) -> tuple[str | None, dict[str, Any], tuple[str, str | None] | None]:
-    """Validate every field; returns (number, person values, (category, refinement) or None)."""
+    """Validate every field; returns (number, person values, (category, refinement) or None).
+
+    ``fmt`` and ``ranges`` default to the station's settings (pass them to validate in bulk).
+    """
     number = None
     if data.nf399:
         number = validation.validate_nf399(
             data.nf399,
-            number_format(store),
-            bracelet_ranges(store),
+            fmt or number_format(store),
+            bracelet_ranges(store) if ranges is None else ranges,
             confirmed_outside=confirmed_outside,
         )
     family, given = validation.validate_identity(
