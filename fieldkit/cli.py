@@ -320,11 +320,12 @@ def bench(quick: bool) -> None:
 
 @cli.command()
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, callback=_set_lang)
-def demo(lang: str | None) -> None:
+@click.option("--script", is_flag=True, help="Print a scripted run instead of opening the app.")
+def demo(lang: str | None, script: bool) -> None:
     """Demonstration in a temporary folder (never touches your real stations)."""
     from fieldkit.demo import run_demo
 
-    run_demo()
+    run_demo(script=script)
 
 
 def main() -> None:  # pragma: no cover - console entry point

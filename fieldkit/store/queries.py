@@ -101,22 +101,36 @@ def conflicts(db: sqlite_utils.Database, entity_id: str | None = None) -> list[d
     )
 
 
+def _persons_filter(text: str | None) -> tuple[str, list[Any]]:
+    where = LIVE
+    params: list[Any] = []
+    if text:
+        where += (
+            " AND (nf399 LIKE ?1 ESCAPE '\\' OR family_name LIKE ?1 ESCAPE '\\'"
+            " OR given_names LIKE ?1 ESCAPE '\\' OR category = ?2)"
+        )
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{escaped}%"
+        params += [like, text.upper()]
+    return where, params
+
+
 def persons_page(
     db: sqlite_utils.Database, *, offset: int = 0, limit: int = 50, text: str | None = None
 ) -> list[dict[str, Any]]:
     """Live persons, newest first; ``text`` filters on number, names and category."""
-    params: list[Any] = []
-    where = LIVE
-    if text:
-        where += " AND (nf399 LIKE ? OR family_name LIKE ? OR given_names LIKE ? OR category = ?)"
-        like = f"%{text}%"
-        params += [like, like, like, text.upper()]
+    where, params = _persons_filter(text)
     return list(
         db.query(
             f"SELECT * FROM persons WHERE {where} ORDER BY created_hlc DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
     )
+
+
+def count_matching(db: sqlite_utils.Database, text: str | None) -> int:
+    where, params = _persons_filter(text)
+    return int(db.conn.execute(f"SELECT count(*) FROM persons WHERE {where}", params).fetchone()[0])
 
 
 def count_persons(db: sqlite_utils.Database) -> int:

@@ -203,6 +203,10 @@ class Store:
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)", [str(self.clock.last)]
         )
 
+    def local_change_count(self) -> int:
+        """How many changes this station has made (all wait for a hub until sync acks them)."""
+        return self._max_seq(self.station_id)
+
     def _max_seq(self, origin: str) -> int:
         row = self.db.execute("SELECT max_seq FROM origins WHERE origin = ?", [origin]).fetchone()
         return int(row[0]) if row else 0

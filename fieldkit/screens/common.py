@@ -1,0 +1,153 @@
+"""Pieces shared by every screen: triage badges, the status line, small dialogs.
+
+User data is never interpreted as markup: it always goes into ``rich.text.Text`` objects or
+``Content`` built from plain strings, never into markup strings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from fieldkit.domain.hlc import wall_seconds
+from fieldkit.domain.triage import LABELS, Category
+from fieldkit.i18n import _
+
+# Colour and letters together: colour-blind users and monochrome screens lose nothing.
+CATEGORY_STYLE: dict[str, str] = {
+    "UA": "bold white on red",
+    "UR": "bold black on yellow",
+    "IMPLIQUE": "bold black on green",
+    "DCD": "bold white on grey30",
+}
+
+
+def category_label(category: str | None) -> str:
+    if not category:
+        return "—"
+    try:
+        return _(LABELS[Category(category)])
+    except ValueError:
+        return category
+
+
+def category_badge(category: str | None, refinement: str | None = None) -> Text:
+    """``[UA]`` in its colour; the letters carry the meaning without the colour."""
+    label = category_label(category)
+    if refinement:
+        label = f"{label} {refinement}"
+    return Text(f"[{label}]", style=CATEGORY_STYLE.get(category or "", ""))
+
+
+def identity_text(row: dict[str, Any]) -> str:
+    """How a person is named on screen: FAMILY Given, or X and a few words of description."""
+    family = row.get("family_name") or ""
+    given = row.get("given_names") or ""
+    if family or given:
+        return f"{family.upper()} {given}".strip()
+    description = row.get("x_description")
+    if isinstance(description, str) and description:
+        import json
+
+        try:
+            parts = json.loads(description)
+        except ValueError:
+            parts = {}
+        words = [str(v) for v in parts.values() if v][:3]
+        return " · ".join(["X", *words])
+    return "X"
+
+
+def local_time(hlc: int | None) -> str:
+    """HH:MM:SS in the laptop's local time, from a change's hybrid clock."""
+    if not hlc:
+        return "—"
+    return time.strftime("%H:%M:%S", time.localtime(wall_seconds(hlc)))
+
+
+def number_tail(number: str | None, width: int = 9) -> str:
+    if not number:
+        return _("no number")
+    return number if len(number) <= width else "…" + number[-(width - 1) :]
+
+
+@dataclass
+class SyncState:
+    """What the status line shows about synchronisation."""
+
+    online: bool = False
+    waiting: int = 0
+    last_sync: float | None = None
+    configured: bool = False
+
+    def describe(self, now: float | None = None) -> str:
+        if self.online and self.last_sync is not None:
+            seconds = int((now or time.time()) - self.last_sync)
+            return _("synced {seconds} s ago").format(seconds=max(seconds, 0))
+        if self.online:
+            return _("online · {waiting} waiting").format(waiting=self.waiting)
+        return _("offline · {waiting} waiting").format(waiting=self.waiting)
+
+
+class StatusLine(Static):
+    """Station · role · operator · sync state, always visible above the key bindings."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+
+    def show(self, station: str, role: str, operator: str, sync: SyncState) -> None:
+        text = Text()
+        text.append(f"{station} · {role.upper()}", style="bold")
+        text.append(f" · {operator}" if operator else "")
+        text.append(" · ")
+        text.append(sync.describe(), style="bold" if not sync.online else "")
+        self.update(text)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question; the question text is built from plain strings (never markup)."""
+
+    BINDINGS = [
+        Binding("escape", "answer(False)", _("Cancel")),
+        Binding("o,y", "answer(True)", _("Confirm")),
+    ]
+
+    def __init__(self, title: str, question: Text | str) -> None:
+        super().__init__()
+        self.title_text = title
+        self.question = question if isinstance(question, Text) else Text(question)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text, style="bold"))
+            yield Static(self.question)
+            with Horizontal(classes="buttons"):
+                yield Button(_("Confirm (o)"), variant="error", id="yes")
+                yield Button(_("Cancel (Esc)"), id="no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+def error_text(message: str) -> Text:
+    return Text(message, style="bold red")
+
+
+def ok_text(message: str) -> Text:
+    return Text(message, style="bold green")
+
+
+Callback = Callable[[], None]

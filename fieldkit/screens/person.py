@@ -1,0 +1,283 @@
+"""A person's record: details, triage history, and the follow-ups (re-triage, identity, X
+description, evacuation). Shared by every role that may see persons."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from fieldkit.domain.triage import KEYS, LABELS
+from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
+from fieldkit.screens.common import (
+    category_badge,
+    error_text,
+    identity_text,
+    local_time,
+    ok_text,
+)
+from fieldkit.services import persons
+from fieldkit.store import queries
+from fieldkit.store.store import Store
+
+
+class PersonScreen(ModalScreen[bool]):
+    """Returns True when something was changed (the caller refreshes its list)."""
+
+    BINDINGS = [
+        Binding("escape", "close", _("Close")),
+        Binding("t", "retriage", _("Re-triage")),
+        Binding("i", "identity", _("Identity")),
+        Binding("x", "describe", _("X description")),
+        Binding("e", "evacuate", _("Evacuation")),
+    ]
+
+    def __init__(self, store: Store, person_id: str, operator: str) -> None:
+        super().__init__()
+        self.store = store
+        self.person_id = person_id
+        self.operator = operator
+        self.changed = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog wide"):
+            yield Static(id="summary")
+            yield Static(id="history")
+            yield Static(id="message")
+            yield Static(
+                Text(
+                    _("t re-triage · i identity · x X description · e evacuation · Esc close"),
+                    style="dim",
+                )
+            )
+
+    def on_mount(self) -> None:
+        self.refresh_person()
+
+    def refresh_person(self) -> None:
+        row = queries.person(self.store.db, self.person_id)
+        if row is None:
+            self.dismiss(self.changed)
+            return
+        self.row = row
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_row(_("Victim number"), Text(row.get("nf399") or _("no number")))
+        table.add_row(_("Identity"), Text(identity_text(row)))
+        table.add_row(_("Category"), category_badge(row.get("category"), row.get("refinement")))
+        for key, label in (
+            ("sex", _("Sex")),
+            ("birth_date", _("Birth date")),
+            ("apparent_age", _("Apparent age")),
+            ("destination", _("Destination")),
+            ("vehicle", _("Vehicle")),
+            ("departure_time", _("Departure")),
+            ("site", _("Site")),
+        ):
+            if row.get(key):
+                table.add_row(label, Text(str(row[key])))
+        if row.get("x_description"):
+            described = json.loads(row["x_description"])
+            table.add_row(
+                _("Description"), Text(" · ".join(f"{k}: {v}" for k, v in described.items()))
+            )
+        self.query_one("#summary", Static).update(table)
+        history = Table(title=_("Triage history"), expand=True)
+        history.add_column(_("time"))
+        history.add_column(_("cat."))
+        history.add_column(_("by"))
+        for event in queries.triage_history(self.store.db, self.person_id):
+            history.add_row(
+                Text(local_time(event["hlc"])),
+                category_badge(event["category"], event["refinement"]),
+                Text(event["author"]),
+            )
+        self.query_one("#history", Static).update(history)
+
+    def _done(self, message: str) -> None:
+        self.changed = True
+        self.refresh_person()
+        self.query_one("#message", Static).update(ok_text(message))
+
+    def action_close(self) -> None:
+        self.dismiss(self.changed)
+
+    def action_retriage(self) -> None:
+        def chosen(result: tuple[str, str | None] | None) -> None:
+            if result is None:
+                return
+            try:
+                persons.retriage(self.store, self.operator, self.person_id, *result)
+            except FieldkitError as exc:
+                self.query_one("#message", Static).update(error_text(exc.message))
+                return
+            self._done(_("New triage recorded; the history keeps the earlier ones."))
+
+        self.app.push_screen(RetriageDialog(), chosen)
+
+    def _form(self, title: str, fields: list[tuple[str, str]], apply: Any) -> None:
+        def submitted(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            try:
+                apply(values)
+            except FieldkitError as exc:
+                self.query_one("#message", Static).update(error_text(exc.message))
+                return
+            self._done(_("Saved."))
+
+        current = {k: str(self.row.get(k) or "") for k, _label in fields}
+        self.app.push_screen(FormDialog(title, fields, current), submitted)
+
+    def action_identity(self) -> None:
+        fields = [
+            ("family_name", _("Family name")),
+            ("given_names", _("Given names")),
+            ("sex", _("Sex (F, M, U)")),
+            ("birth_date", _("Birth date (YYYY-MM-DD)")),
+            ("phone", _("Phone")),
+        ]
+
+        def apply(values: dict[str, str]) -> None:
+            persons.update_person(
+                self.store,
+                self.operator,
+                self.person_id,
+                _person_input(values),
+            )
+
+        self._form(_("Identity"), fields, apply)
+
+    def action_describe(self) -> None:
+        fields = [
+            ("sex", _("Sex")),
+            ("apparent_age", _("Apparent age")),
+            ("build", _("Build")),
+            ("hair", _("Hair")),
+            ("clothing", _("Clothing")),
+            ("jewellery", _("Jewellery")),
+            ("tattoos", _("Tattoos")),
+            ("scars", _("Scars")),
+            ("belongings", _("Belongings")),
+        ]
+
+        def apply(values: dict[str, str]) -> None:
+            persons.mark_x(
+                self.store, self.operator, self.person_id, {k: v for k, v in values.items() if v}
+            )
+
+        self._form(_("X description"), fields, apply)
+
+    def action_evacuate(self) -> None:
+        fields = [
+            ("destination", _("Destination (hospital)")),
+            ("vehicle", _("Vehicle")),
+            ("departure_time", _("Departure time (HH:MM or YYYY-MM-DD HH:MM)")),
+        ]
+
+        def apply(values: dict[str, str]) -> None:
+            persons.update_person(
+                self.store,
+                self.operator,
+                self.person_id,
+                _person_input(values),
+            )
+
+        self._form(_("Evacuation"), fields, apply)
+
+
+class RetriageDialog(ModalScreen[tuple[str, str | None] | None]):
+    """One key per category, then an optional refinement key."""
+
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"))]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.category: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(_("New category"), style="bold"))
+            yield Static(
+                Text(
+                    "   ".join(f"{key} {_(LABELS[cat])}" for key, cat in KEYS.items())
+                    + "   ·   "
+                    + _("then e EU, 1 U1 (UA) · 2 U2, 3 U3 (UR) · Enter")
+                ),
+                id="prompt",
+            )
+
+    def on_key(self, event: Any) -> None:
+        key = event.key
+        if self.category is None and key in KEYS:
+            self.category = KEYS[key].value
+            self.query_one("#prompt", Static).update(
+                Text.assemble(
+                    category_badge(self.category),
+                    " ",
+                    _("refinement (optional) then Enter"),
+                )
+            )
+            event.stop()
+        elif self.category is not None:
+            refinement = {"e": "EU", "1": "U1", "2": "U2", "3": "U3"}.get(key)
+            if key == "enter":
+                self.dismiss((self.category, None))
+                event.stop()
+            elif refinement:
+                self.dismiss((self.category, refinement))
+                event.stop()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FormDialog(ModalScreen[dict[str, str] | None]):
+    """A few text fields; Enter on the last one saves, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"))]
+
+    def __init__(self, title: str, fields: list[tuple[str, str]], values: dict[str, str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.fields = fields
+        self.values = values
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Label(Text(self.title_text, style="bold"))
+            for key, label in self.fields:
+                yield Label(label)
+                yield Input(value=self.values.get(key, ""), id=f"f-{key}", max_length=500)
+            yield Static(Text(_("Enter on the last field saves · Esc cancels"), style="dim"))
+
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        if event.input is inputs[-1]:
+            self.dismiss({key: self.query_one(f"#f-{key}", Input).value for key, _l in self.fields})
+        else:
+            self.focus_next()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _person_input(values: dict[str, str]) -> persons.PersonInput:
+    cleaned: dict[str, Any] = {k: v or None for k, v in values.items()}
+    return persons.PersonInput(**cleaned)
+
+
+def open_person(screen: Any, store: Store, row: dict[str, Any], on_close: Any) -> None:
+    screen.app.push_screen(PersonScreen(store, row["id"], screen.app.operator), on_close)

@@ -1,0 +1,354 @@
+"""PMA: counting victims. Scan or type a number, one key for the category, Enter."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Label, Static
+
+from fieldkit.domain import validation
+from fieldkit.domain.triage import KEYS, LABELS, Category
+from fieldkit.errors import FieldkitError, NeedsConfirmation
+from fieldkit.i18n import _
+from fieldkit.screens.common import (
+    StatusLine,
+    category_badge,
+    error_text,
+    identity_text,
+    local_time,
+    number_tail,
+    ok_text,
+)
+from fieldkit.screens.person import PersonScreen
+from fieldkit.screens.person_list import Column, VirtualList
+from fieldkit.services import persons
+from fieldkit.services.station import bracelet_ranges, number_format
+from fieldkit.store import queries
+from fieldkit.store.store import Store
+
+FILTER_DELAY = 0.15  # seconds of quiet typing before the list is filtered
+
+
+class NumberInput(Input):
+    """The victim number field. A category key typed after a complete number picks the category
+    instead of being appended (numbers end in digits, so we tell them apart by the format)."""
+
+    class CategoryKey(Message):
+        def __init__(self, category: Category) -> None:
+            super().__init__()
+            self.category = category
+
+    def __init__(self, fmt: validation.NumberFormat, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fmt = fmt
+        self.awaiting_category = False
+        self._pattern = re.compile(fmt.pattern)
+
+    def is_complete(self, text: str) -> bool:
+        return bool(text) and self._pattern.fullmatch(validation.normalize_scan(text)) is not None
+
+    async def _on_key(self, event: events.Key) -> None:
+        key = event.character
+        if key in KEYS and (
+            self.awaiting_category
+            or (self.is_complete(self.value) and not self.is_complete(self.value + key))
+        ):
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.CategoryKey(KEYS[key]))
+            return
+        await super()._on_key(event)
+
+
+class PersonRows:
+    """The list's row source: live persons, newest first, filtered in SQL."""
+
+    def __init__(self, store: Store, text: str | None = None) -> None:
+        self.store = store
+        self.text = text or None
+
+    def count(self) -> int:
+        return queries.count_matching(self.store.db, self.text)
+
+    def rows(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        return queries.persons_page(self.store.db, offset=offset, limit=limit, text=self.text)
+
+
+def person_columns() -> list[Column]:
+    return [
+        Column(_("time"), 8, lambda r: local_time(r["created_hlc"])),
+        Column(_("cat."), 12, lambda r: category_badge(r.get("category"), r.get("refinement"))),
+        Column(_("identity"), 26, lambda r: identity_text(r)),
+        Column(_("no. (end)"), 10, lambda r: number_tail(r.get("nf399"))),
+        Column(_("destination"), 24, lambda r: r.get("destination") or "—"),
+    ]
+
+
+class HomeScreen(Screen[None]):
+    """The PMA counting screen."""
+
+    BINDINGS = [
+        Binding("slash", "filter", _("Filter"), key_display="/"),
+        Binding("i", "identity", _("Identity")),
+        Binding("e", "evacuate", _("Evacuate")),
+        Binding("t", "retriage", _("Re-triage")),
+        Binding("escape", "back_to_number", _("Number"), show=False),
+    ]
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.fmt = number_format(store)
+        self.ranges = bracelet_ranges(store)
+        self.category: Category | None = None
+        self.confirm_number: str | None = None
+        self._filter_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        meta = self.store.meta
+        yield Static(
+            Text(
+                f"fieldkit · {meta.get('station_name', '')} · {meta.get('incident', '')}",
+                style="bold",
+            ),
+            id="title",
+        )
+        with Horizontal(id="countbar"):
+            yield Label(_("Victim no."), id="number-label")
+            yield NumberInput(
+                self.fmt,
+                id="number",
+                max_length=200,
+                placeholder=_("e.g. {example}").format(example=self.fmt.example),
+            )
+            yield Static(id="choice")
+        yield Static(
+            Text(
+                "   ".join(f"{key} {_(LABELS[cat])}" for key, cat in KEYS.items())
+                + "   ⏎ "
+                + _("count")
+            ),
+            id="keys-help",
+        )
+        yield Static(id="message")
+        yield Static(id="bilan")
+        yield Input(placeholder=_("filter: number, name or category"), id="filter")
+        yield VirtualList(person_columns(), PersonRows(self.store), id="persons")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter", Input).display = False
+        self.refresh_bilan()
+        self.refresh_status()
+        self.set_interval(2.0, self.refresh_status)
+        self.number.focus()
+
+    @property
+    def number(self) -> NumberInput:
+        return self.query_one("#number", NumberInput)
+
+    @property
+    def operator(self) -> str:
+        return str(getattr(self.app, "operator", "") or "")
+
+    # -- status ----------------------------------------------------------------------------
+    def refresh_status(self) -> None:
+        app: Any = self.app
+        self.query_one(StatusLine).show(
+            self.store.meta.get("station_name", ""),
+            self.store.role,
+            self.operator,
+            app.sync_state(),
+        )
+
+    def refresh_bilan(self) -> None:
+        counts = queries.bilan(self.store.db)
+        text = Text()
+        for category in Category:
+            text.append_text(category_badge(category.value))
+            text.append(f" {counts.by_category.get(category.value, 0)}   ")
+        text.append(_("evacuated {n}").format(n=counts.evacuated))
+        text.append("   " + _("total {n}").format(n=counts.total))
+        self.query_one("#bilan", Static).update(text)
+
+    def say(self, text: Text) -> None:
+        self.query_one("#message", Static).update(text)
+
+    # -- counting --------------------------------------------------------------------------
+    def on_number_input_category_key(self, message: NumberInput.CategoryKey) -> None:
+        self.category = message.category
+        self.query_one("#choice", Static).update(category_badge(message.category.value))
+        if self.number.awaiting_category:
+            self.say(Text(_("Enter to count.")))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "number":
+            if not event.value:
+                self._reset_choice()
+            self.number.awaiting_category = False
+            self.confirm_number = None
+        elif event.input.id == "filter":
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+            self._filter_timer = self.set_timer(FILTER_DELAY, self._apply_filter)
+
+    def _apply_filter(self) -> None:
+        text = self.query_one("#filter", Input).value.strip()
+        self.query_one(VirtualList).set_source(PersonRows(self.store, text))
+
+    def _reset_choice(self) -> None:
+        self.category = None
+        self.query_one("#choice", Static).update("")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self._apply_filter()
+            self.query_one(VirtualList).focus()
+            return
+        if event.input.id == "number":
+            self.submit_number(event.value)
+
+    def submit_number(self, raw: str) -> None:
+        if not raw.strip():
+            return
+        try:
+            number = validation.validate_nf399(
+                raw, self.fmt, self.ranges, confirmed_outside=self.confirm_number is not None
+            )
+        except NeedsConfirmation as exc:
+            self.confirm_number = raw
+            self.say(Text(exc.message + " " + _("Enter again to confirm."), style="bold yellow"))
+            return
+        except FieldkitError as exc:
+            self.say(error_text(exc.message))
+            return
+        existing = queries.person_by_number(self.store.db, number)
+        if existing is not None:
+            self._clear_number()
+            self.say(
+                Text(_("{number} is already counted: its record is open.").format(number=number))
+            )
+            self.open_person(existing["id"])
+            return
+        if self.category is None:
+            self.number.awaiting_category = True
+            self.say(
+                Text(
+                    _("Category for {number}?").format(number=number)
+                    + "  "
+                    + "   ".join(f"{key} {_(LABELS[cat])}" for key, cat in KEYS.items()),
+                    style="bold",
+                )
+            )
+            return
+        started = time.perf_counter()
+        try:
+            persons.count_person(
+                self.store,
+                self.operator,
+                persons.PersonInput(nf399=number, category=self.category.value),
+                confirmed_outside=True,
+            )
+        except FieldkitError as exc:
+            self.say(error_text(exc.message))
+            return
+        self.last_count_ms = (time.perf_counter() - started) * 1000
+        category = self.category
+        self._clear_number()
+        self.say(
+            Text.assemble(
+                ok_text(_("Counted {number}").format(number=number)), " ", category_badge(category)
+            )
+        )
+        self.query_one(VirtualList).reload()
+        self.refresh_bilan()
+        self.refresh_status()
+
+    def _clear_number(self) -> None:
+        self.number.value = ""
+        self.number.awaiting_category = False
+        self.confirm_number = None
+        self._reset_choice()
+        self.number.focus()
+
+    # -- scanning anywhere -----------------------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        """A scanner types into whatever has focus: send printable keys to the number field."""
+        focused = self.focused
+        if isinstance(focused, Input) or not event.is_printable or event.character is None:
+            return
+        if event.character in "/iet" and isinstance(focused, VirtualList):
+            return  # list bindings
+        self.number.focus()
+        self.number.insert_text_at_cursor(event.character)
+        event.stop()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if event.widget is self.query_one("#filter", Input):
+            return
+        filter_input = self.query_one("#filter", Input)
+        if not filter_input.value:
+            filter_input.display = False
+
+    # -- list and person -------------------------------------------------------------------
+    def on_virtual_list_selected(self, message: VirtualList.Selected) -> None:
+        self.open_person(message.row["id"])
+
+    def open_person(self, person_id: str, action: str | None = None) -> None:
+        screen = PersonScreen(self.store, person_id, self.operator)
+
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.query_one(VirtualList).reload()
+                self.refresh_bilan()
+            self.number.focus()
+
+        self.app.push_screen(screen, closed)
+        if action:
+            screen.call_after_refresh(getattr(screen, f"action_{action}"))
+
+    def _highlighted(self) -> dict[str, Any] | None:
+        listing = self.query_one(VirtualList)
+        return listing.row(listing.cursor)
+
+    def _act(self, action: str) -> None:
+        row = self._highlighted()
+        if row is not None:
+            self.open_person(row["id"], action)
+
+    def action_identity(self) -> None:
+        self._act("identity")
+
+    def action_evacuate(self) -> None:
+        self._act("evacuate")
+
+    def action_retriage(self) -> None:
+        self._act("retriage")
+
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.display = True
+        filter_input.focus()
+
+    def action_back_to_number(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if filter_input.value:
+            filter_input.value = ""
+            self._apply_filter()
+        filter_input.display = False
+        self._clear_number()
+
+    def key_down(self) -> None:
+        if self.focused is self.number:
+            self.query_one(VirtualList).focus()
