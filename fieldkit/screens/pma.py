@@ -129,6 +129,7 @@ class HomeScreen(Screen[None]):
                 self.fmt,
                 id="number",
                 max_length=200,
+                select_on_focus=False,
                 placeholder=_("e.g. {example}").format(example=self.fmt.example),
             )
             yield Static(id="choice")

@@ -1,0 +1,216 @@
+"""PMA counting through the real app (Textual pilot) on a real encrypted station."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+
+from fieldkit.screens.app import FieldkitApp
+from fieldkit.screens.person import FormDialog, PersonScreen
+from fieldkit.screens.person_list import VirtualList
+from fieldkit.screens.pma import HomeScreen
+from fieldkit.services.persons import PersonInput, count_person
+from fieldkit.store import queries
+from fieldkit.store.store import Store
+
+N1 = "FR075BSPP2026TR000123"
+N2 = "FR075BSPP2026TR000124"
+
+
+def message(app: FieldkitApp) -> str:
+    rendered = app.screen.query_one("#message").render()
+    return rendered.plain if isinstance(rendered, Text) else str(rendered)
+
+
+def persons(store: Store) -> list[dict]:
+    return list(store.db.query("SELECT * FROM persons"))
+
+
+async def test_count_in_three_keystrokes_after_the_number(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press(*N1)
+        await pilot.press("1", "enter")  # the category key, Enter: counted
+        await pilot.pause()
+        assert "Compté" in message(app)
+        rows = persons(store)
+        assert [(r["nf399"], r["category"]) for r in rows] == [(N1, "UA")]
+        author = store.db.execute("SELECT author FROM changes").fetchall()
+        assert {a[0] for a in author} == {"Dr Test (SAMU 75)"}
+        assert app.screen.query_one(VirtualList).row_count == 1
+        assert app.screen.query_one("#number").value == ""
+
+
+async def test_scanner_enter_then_category_then_enter(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N2, "enter")  # a scanner ends with Enter
+        await pilot.pause()
+        assert "Catégorie pour" in message(app)
+        assert persons(store) == []
+        await pilot.press("4", "enter")
+        await pilot.pause()
+        assert [(r["nf399"], r["category"]) for r in persons(store)] == [(N2, "DCD")]
+
+
+async def test_a_repeated_number_opens_the_existing_person(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(store, "x", PersonInput(nf399=N1, category="UR"))
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "1", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PersonScreen)
+        assert len(persons(store)) == 1
+        assert persons(store)[0]["category"] == "UR"  # not re-triaged by the stray key
+
+
+async def test_an_invalid_number_says_what_is_expected_and_saves_nothing(
+    fixed_clock_station, app_on
+):
+    store = fixed_clock_station()
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"FR075BSPP26TR12", "enter")
+        await pilot.pause()
+        assert "FR075BSPP2026TR000123" in message(app)  # the example of the expected shape
+        assert persons(store) == []
+        assert app.screen.query_one("#number").value == "FR075BSPP26TR12"  # kept for correction
+
+
+async def test_a_number_outside_the_ranges_needs_a_second_enter(fixed_clock_station, app_on):
+    store = fixed_clock_station(ranges=["FR075BSPP2026TR000001-FR075BSPP2026TR000100"])
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "2", "enter")
+        await pilot.pause()
+        assert "confirmer" in message(app).lower()
+        assert persons(store) == []
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [r["nf399"] for r in persons(store)] == [N1]
+
+
+async def test_a_guessed_identity_is_refused_with_a_lead_hint(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(store, "x", PersonInput(nf399=N1, category="UA"))
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "enter")
+        await pilot.pause()
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(app.screen, FormDialog)
+        await pilot.press(*"X pouvant être Dupont", "enter", "enter", "enter", "enter", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PersonScreen)
+        assert "piste" in message(app)
+        assert persons(store)[0]["family_name"] is None
+
+
+async def test_markup_in_names_is_shown_as_typed(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(
+        store,
+        "x",
+        PersonInput(
+            nf399=N1,
+            category="UA",
+            family_name="[b]x[/b]",
+            given_names="[red]Léa[/red]",
+            destination="[@click=app.quit]",
+        ),
+    )
+    app = app_on(store)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.pause()
+        listing = app.screen.query_one(VirtualList)
+        line = "".join(segment.text for segment in listing.render_line(1))
+        assert "[B]X[/B] [red]Léa[/red]" in line
+        assert "[@click=app.quit]" in line
+        await pilot.press(*N1, "enter")
+        await pilot.pause()
+        summary = app.screen.query_one("#summary").render()
+        assert app.is_running
+        assert isinstance(app.screen, PersonScreen)
+        assert summary is not None
+
+
+async def test_change_of_operator_signs_new_changes(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    app = app_on(store, operator="Alice (SAMU)")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "1", "enter")
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        await pilot.press(*"Bruno Petit", "enter", *"BSPP 1234", "enter")
+        await pilot.pause()
+        assert app.operator == "Bruno Petit (BSPP 1234)"
+        await pilot.press(*N2, "3", "enter")
+        await pilot.pause()
+        rows = store.db.execute("SELECT entity_id, author FROM changes ORDER BY id").fetchall()
+        authors = {entity: author for entity, author in rows if entity.startswith("nf-")}
+        assert authors == {f"nf-{N1}": "Alice (SAMU)", f"nf-{N2}": "Bruno Petit (BSPP 1234)"}
+
+
+async def test_typing_while_the_list_has_focus_goes_to_the_number(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(store, "x", PersonInput(nf399=N2, category="UA"))
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down")
+        assert isinstance(app.focused, VirtualList)
+        await pilot.press(*N1, "2", "enter")
+        await pilot.pause()
+        assert queries.person_by_number(store.db, N1)["category"] == "UR"
+
+
+async def test_filter_narrows_the_list_in_sql(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(store, "x", PersonInput(nf399=N1, category="UA", family_name="Martin"))
+    count_person(store, "x", PersonInput(nf399=N2, category="UR", family_name="Benali"))
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "slash")
+        await pilot.press(*"bena")
+        await pilot.pause(0.4)
+        listing = app.screen.query_one(VirtualList)
+        assert listing.row_count == 1
+        assert listing.row(0)["family_name"] == "Benali"
+        await pilot.press("escape")
+        await pilot.pause(0.4)
+        assert listing.row_count == 2
+
+
+async def test_retriage_keeps_the_history(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(store, "x", PersonInput(nf399=N1, category="UR"))
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "enter")
+        await pilot.pause()
+        await pilot.press("t", "1", "e")
+        await pilot.pause()
+        row = queries.person_by_number(store.db, N1)
+        assert (row["category"], row["refinement"]) == ("UA", "EU")
+        history = queries.triage_history(store.db, row["id"])
+        assert [h["category"] for h in history] == ["UR", "UA"]
+
+
+async def test_evacuation_is_recorded(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(store, "x", PersonInput(nf399=N1, category="UR"))
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "enter")
+        await pilot.pause()
+        await pilot.press("e", *"HEGP", "enter", *"VSAV 12", "enter", "enter")
+        await pilot.pause()
+        row = queries.person_by_number(store.db, N1)
+        assert (row["destination"], row["vehicle"]) == ("HEGP", "VSAV 12")
+        assert queries.bilan(store.db).evacuated == 1
