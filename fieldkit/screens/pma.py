@@ -76,12 +76,21 @@ class PersonRows:
     def __init__(self, store: Store, text: str | None = None) -> None:
         self.store = store
         self.text = text or None
+        self._matches: list[int] | None = None
 
     def count(self) -> int:
-        return queries.count_matching(self.store.db, self.text)
+        if self.text is None:
+            return queries.count_matching(self.store.db, None)
+        self._matches = queries.matching_rowids(self.store.db, self.text)
+        return len(self._matches)
 
     def rows(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        return queries.persons_page(self.store.db, offset=offset, limit=limit, text=self.text)
+        if self.text is None:
+            return queries.persons_page(self.store.db, offset=offset, limit=limit)
+        if self._matches is None:
+            self.count()
+        assert self._matches is not None
+        return queries.persons_by_rowids(self.store.db, self._matches[offset : offset + limit])
 
 
 def person_columns() -> list[Column]:
@@ -113,6 +122,7 @@ class HomeScreen(Screen[None]):
         self.category: Category | None = None
         self.confirm_number: str | None = None
         self._filter_timer: Timer | None = None
+        self._bilan_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         meta = self.store.meta
@@ -273,6 +283,15 @@ class HomeScreen(Screen[None]):
             )
         )
         self.query_one(VirtualList).reload()
+        self._bilan_soon()
+
+    def _bilan_soon(self) -> None:
+        """Refresh the bilan and the status line just after a burst of counting, not inline."""
+        if self._bilan_timer is not None:
+            self._bilan_timer.stop()
+        self._bilan_timer = self.set_timer(0.3, self._refresh_after_count)
+
+    def _refresh_after_count(self) -> None:
         self.refresh_bilan()
         self.refresh_status()
 
