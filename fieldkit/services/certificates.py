@@ -668,7 +668,7 @@ def unicode_font() -> Path | None:
     return None
 
 
-def _local(text: str) -> str:
+def local_time(text: str) -> str:
     """A UTC time as the station's local date and time, DD/MM/YYYY HH:MM."""
     try:
         return _parse_utc(text).astimezone().strftime("%d/%m/%Y %H:%M")
@@ -728,7 +728,7 @@ def render_pdf(text: CertificateText) -> bytes:
         ).format(
             clinician=text.clinician,
             registration=text.registration,
-            date=_local(text.examined_at),
+            date=local_time(text.examined_at),
             place=text.place,
         )
     )
@@ -751,7 +751,7 @@ def render_pdf(text: CertificateText) -> bytes:
         _(
             "Declaration of the person about where they were at the time of the events"
             " (recorded on {date}):"
-        ).format(date=_local(text.declared_at)),
+        ).format(date=local_time(text.declared_at)),
         style="B",
     )
     line(f"« {text.declaration} »")
@@ -818,7 +818,7 @@ def render_pdf(text: CertificateText) -> bytes:
         ).format(
             clinician=text.clinician,
             station_id=text.station_id,
-            date=_local(text.issued_at),
+            date=local_time(text.issued_at),
             certificate_id=text.certificate_id,
         ),
         new_x=XPos.LMARGIN,
