@@ -490,9 +490,10 @@ def care_add(
 
 def register(group: click.Group) -> None:
     """Add the commands of the field services to ``group`` (idempotent)."""
-    for command in (certificate, witness, lead, declaration, care):
-        if command.name not in group.commands:
-            group.add_command(command)
+    groups: tuple[click.Group, ...] = (certificate, witness, lead, declaration, care)
+    for sub in groups:
+        if sub.name not in group.commands:
+            group.add_command(sub)
     existing = group.commands.get("person")
     if isinstance(existing, click.Group):
         person = existing
