@@ -1,0 +1,206 @@
+"""The PUMP (psychological first aid): persons seen, first declarations, care given.
+
+A person seen at the PUMP may wear a bracelet or not; either way they get a person record. The
+first declaration of where they were at the time of the attack is recorded once, in their own
+words, timestamped and signed by the station (the FGTI pays people who were in the danger zone);
+it is never edited. Care given and orientation are append-only events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from fieldkit.domain import validation
+from fieldkit.domain.ids import new_id, person_id_for_number
+from fieldkit.errors import NotFound, PermissionDenied, ValidationError
+from fieldkit.i18n import _
+from fieldkit.services import certificates, persons
+from fieldkit.services.persons import PersonInput
+from fieldkit.store import queries
+from fieldkit.store.store import Store, Write
+
+PUMP = "pump"
+
+
+def _require_pump(store: Store, message: str) -> None:
+    if store.role != PUMP:
+        raise PermissionDenied(message)
+
+
+def _person(store: Store, person_id: str) -> dict[str, Any]:
+    row = queries.person(store.db, person_id)
+    if row is None or row.get("deleted") or row.get("replaced_by"):
+        raise NotFound(_("No person with this identifier in this station's store."))
+    return row
+
+
+# --- persons seen ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterResult:
+    person_id: str
+    created: bool
+
+
+def register_person(
+    store: Store, author: str, data: PersonInput, *, confirmed_outside: bool = False
+) -> RegisterResult:
+    """Register a person seen at the PUMP, with or without a victim number.
+
+    A number already known opens that person (the identity typed is added to it); no triage
+    category is needed (the PUMP does not triage), but one given is recorded.
+    """
+    _require_pump(store, _("Only a PUMP station registers the persons it sees."))
+    number, values, triage = persons.validated_person(
+        store, data, confirmed_outside=confirmed_outside
+    )
+    if number is not None:
+        existing = queries.person_by_number(store.db, number)
+        if existing is not None:
+            persons.update_person(
+                store,
+                author,
+                existing["id"],
+                replace(data, nf399=None),
+                confirmed_outside=confirmed_outside,
+            )
+            return RegisterResult(existing["id"], False)
+    if triage is not None:
+        result = persons.count_person(store, author, data, confirmed_outside=confirmed_outside)
+        return RegisterResult(result.person_id, True)
+    person_id = person_id_for_number(number) if number else new_id()
+    values.setdefault("site", store.meta.get("site"))
+    store.record_many([Write("person", person_id, values)], author)
+    return RegisterResult(person_id, True)
+
+
+# --- the first declaration of location -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeclarationResult:
+    declaration_id: str
+    person_id: str
+    signed_at: str
+    signature: str
+    declaration_hash: str
+
+
+def record_declaration(
+    store: Store,
+    author: str,
+    person_id: str,
+    text: str,
+    clinician: str,
+    *,
+    now: datetime | None = None,
+) -> DeclarationResult:
+    """Record, sign and timestamp the person's first declaration of where they were.
+
+    Append-only: a person has one first declaration; a second one is refused.
+    """
+    _require_pump(store, _("Only a PUMP station records first declarations."))
+    words = validation.validate_text(text, "text", max_len=5000)
+    if words is None:
+        raise ValidationError(
+            _("Write the person's declaration of where they were, in their own words."),
+            field="text",
+        )
+    clinician_name = validation.validate_name(clinician, "clinician", max_len=120)
+    if clinician_name is None:
+        raise ValidationError(
+            _("Write the name of the clinician who takes the declaration."), field="clinician"
+        )
+    person = _person(store, person_id)
+    if certificates.first_declaration(store, person_id) is not None:
+        raise ValidationError(
+            _(
+                "{person} already has a first declaration: it cannot be changed or replaced;"
+                " write anything said later in the care notes."
+            ).format(person=_shown(person)),
+            field="text",
+        )
+    signed_at = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    signature = certificates.sign_declaration(store, person_id, words, clinician_name, signed_at)
+    values = {
+        "person_id": person_id,
+        "text": words,
+        "clinician": clinician_name,
+        "signed_at": signed_at,
+        "signature": signature,
+    }
+    declaration_id = new_id()
+    store.record("declaration", declaration_id, values, author)
+    return DeclarationResult(
+        declaration_id,
+        person_id,
+        signed_at,
+        signature,
+        certificates.declaration_hash(values).hex(),
+    )
+
+
+def declarations(store: Store, person_id: str) -> list[dict[str, Any]]:
+    """The person's declarations, first one first (more than one only after an offline race)."""
+    if store.role not in ("pump", "police"):
+        raise PermissionDenied(_("This station's role may not read first declarations."))
+    return list(
+        store.db.query(
+            "SELECT * FROM declarations WHERE person_id = ? ORDER BY hlc, origin", [person_id]
+        )
+    )
+
+
+# --- care --------------------------------------------------------------------------------------
+
+
+def record_care(
+    store: Store,
+    author: str,
+    person_id: str,
+    care_given: str | None,
+    orientation: str | None = None,
+    notes: str | None = None,
+) -> str:
+    """Record care given to a person and where they were oriented; returns the event's id."""
+    _require_pump(store, _("Only a PUMP station records psychological care."))
+    values = {
+        "care_given": validation.validate_text(care_given, "care_given", max_len=2000),
+        "orientation": validation.validate_text(
+            orientation, "orientation", max_len=200, multiline=False
+        ),
+        "notes": validation.validate_text(notes, "notes", max_len=2000),
+    }
+    if values["care_given"] is None and values["orientation"] is None:
+        raise ValidationError(
+            _("Write the care given or where the person was oriented."), field="care_given"
+        )
+    _person(store, person_id)
+    care_id = new_id()
+    store.record(
+        "care",
+        care_id,
+        {"person_id": person_id, **{k: v for k, v in values.items() if v is not None}},
+        author,
+    )
+    return care_id
+
+
+def care_history(store: Store, person_id: str) -> list[dict[str, Any]]:
+    """Care events of a person, oldest first."""
+    _require_pump(store, _("Only a PUMP station reads psychological care."))
+    return list(
+        store.db.query(
+            "SELECT * FROM care_events WHERE person_id = ? ORDER BY hlc, origin", [person_id]
+        )
+    )
+
+
+def _shown(person: dict[str, Any]) -> str:
+    name = " ".join(p for p in (person.get("family_name"), person.get("given_names")) if p)
+    label = name or "X"
+    number = person.get("nf399")
+    return f"{label} ({number})" if number else label
