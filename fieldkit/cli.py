@@ -330,3 +330,8 @@ def demo(lang: str | None, script: bool) -> None:
 
 def main() -> None:  # pragma: no cover - console entry point
     cli()
+
+
+from fieldkit.cli_services import register as _register_services  # noqa: E402
+
+_register_services(cli)

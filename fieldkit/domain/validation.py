@@ -105,6 +105,12 @@ TEXT_LIMITS: dict[str, int] = {
 
 # The name of each field as the user sees it (translated when a message is produced).
 FIELD_LABELS: dict[str, str] = {
+    "officer": N_("Officer"),
+    "stage": N_("Death stage"),
+    "findings": N_("Findings"),
+    "impact": N_("Psychological impact"),
+    "place": N_("Place of the examination"),
+    "examined_at": N_("Time of the examination"),
     "nf399": N_("Victim number"),
     "family_name": N_("Family name"),
     "given_names": N_("Given names"),
