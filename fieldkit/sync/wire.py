@@ -80,7 +80,7 @@ class _Msg(Struct, frozen=True, tag_field="t"):
 
 
 # -- station -> hub -----------------------------------------------------------------------------
-class Join(_Msg, tag="join"):
+class Join(_Msg, tag="join", frozen=True):
     v: Version
     station_id: StationId
     name: Name
@@ -89,29 +89,29 @@ class Join(_Msg, tag="join"):
     key: Z85Key
 
 
-class Hello(_Msg, tag="hello"):
+class Hello(_Msg, tag="hello", frozen=True):
     v: Version
     station_id: StationId
     incident: Incident
     acked: Heads = {}
 
 
-class Push(_Msg, tag="push"):
+class Push(_Msg, tag="push", frozen=True):
     n: Count
     changes: Batch
 
 
-class Pull(_Msg, tag="pull"):
+class Pull(_Msg, tag="pull", frozen=True):
     cursor: Count
     limit: Annotated[int, Meta(ge=1, le=MAX_BATCH)] = MAX_BATCH
 
 
-class Ping(_Msg, tag="ping"):
+class Ping(_Msg, tag="ping", frozen=True):
     n: Count = 0
 
 
 # -- hub -> station -----------------------------------------------------------------------------
-class Joined(_Msg, tag="joined"):
+class Joined(_Msg, tag="joined", frozen=True):
     v: Version
     hub_id: StationId
     hub_name: Name
@@ -119,7 +119,7 @@ class Joined(_Msg, tag="joined"):
     role: RoleName
 
 
-class Welcome(_Msg, tag="welcome"):
+class Welcome(_Msg, tag="welcome", frozen=True):
     v: Version
     hub_id: StationId
     incident: Incident
@@ -127,24 +127,24 @@ class Welcome(_Msg, tag="welcome"):
     top: Count
 
 
-class Ack(_Msg, tag="ack"):
+class Ack(_Msg, tag="ack", frozen=True):
     n: Count
     heads: Heads
 
 
-class Changes(_Msg, tag="changes"):
+class Changes(_Msg, tag="changes", frozen=True):
     cursor: Count
     next: Count
     more: bool
     changes: Batch
 
 
-class Pong(_Msg, tag="pong"):
+class Pong(_Msg, tag="pong", frozen=True):
     n: Count = 0
     top: Count = 0
 
 
-class Error(_Msg, tag="error"):
+class Error(_Msg, tag="error", frozen=True):
     code: Annotated[str, Meta(min_length=1, max_length=32)]
     detail: Annotated[str, Meta(max_length=1000)] = ""
     n: Count | None = None
@@ -152,12 +152,12 @@ class Error(_Msg, tag="error"):
 
 # Encode-only twins of the batch frames: changes already encoded one by one (``Raw``), so a
 # sender can cut batches by their exact size without encoding twice.
-class _PushOut(_Msg, tag="push"):
+class _PushOut(_Msg, tag="push", frozen=True):
     n: int
     changes: list[Raw]
 
 
-class _ChangesOut(_Msg, tag="changes"):
+class _ChangesOut(_Msg, tag="changes", frozen=True):
     cursor: int
     next: int
     more: bool
