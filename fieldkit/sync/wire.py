@@ -130,6 +130,7 @@ class Welcome(_Msg, tag="welcome", frozen=True):
 class Ack(_Msg, tag="ack", frozen=True):
     n: Count
     heads: Heads
+    top: Count = 0
 
 
 class Changes(_Msg, tag="changes", frozen=True):
