@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import zmq
@@ -73,8 +73,16 @@ _HANDSHAKE_EVENTS: dict[int, str] = {
 class Hub:
     """Serve the sync protocol for ``store`` on ``bind`` (e.g. ``tcp://0.0.0.0:7700``)."""
 
-    def __init__(self, store: Store, bind: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bind: str,
+        *,
+        tap: Callable[[Peer | None, bytes], None] | None = None,
+    ) -> None:
+        """``tap`` (tests, diagnostics) sees every reply frame and the peer it goes to."""
         self.store = store
+        self.tap = tap
         self.bind = bind
         self.state = SyncState(store)
         self.endpoint: str | None = None
@@ -253,6 +261,8 @@ class Hub:
             self.rejections[rejected.code] += 1
             log.warning("rejected frame from %s: %s", who, rejected.reason)
             reply = wire.encode(wire.Error(rejected.code, rejected.reason[:1000], rejected.n))
+        if self.tap is not None:
+            self.tap(peer, reply)
         self._send(sock, ident, reply)
 
     def _from_peer(self, peer: Peer, message: wire.ToHub) -> bytes:

@@ -34,3 +34,21 @@ def enrol(hub_store: Store, endpoint: str, station: Store, relay: bool = False) 
         hub_store, station.role, station.meta["station_name"], endpoint, relay=relay
     )
     return join(station, token, timeout=5)
+
+
+@pytest.fixture(scope="session")
+def cli_group() -> Any:
+    """The main click group with the sync commands registered."""
+    from fieldkit.cli import cli
+    from fieldkit.cli_sync import register
+
+    register(cli)
+    return cli
+
+
+def run_cli(group: Any, *args: str) -> Any:
+    from click.testing import CliRunner
+
+    from tests.conftest import PASSPHRASE
+
+    return CliRunner().invoke(group, list(args), env={"FIELDKIT_PASSPHRASE": PASSPHRASE})
