@@ -211,6 +211,7 @@ class _Session:
             self.batch_n += 1
             self.inflight[self.batch_n] = (now, top)
             self.agent._send(sock, wire.encode_push(self.batch_n, batch))
+            self.agent.sent += count
             for origin, seq in top.items():
                 self.next_send[origin] = max(self.next_send.get(origin, 0), seq)
         return True
@@ -253,7 +254,8 @@ class Agent:
         self._thread: threading.Thread | None = None
         self._context: zmq.Context | None = None
         self._backoff = backoff[0]
-        self.sessions = 0
+        self.sessions = 0  # connections opened
+        self.sent = 0  # changes sent in push batches (resends included)
 
     # -- status ------------------------------------------------------------------------
     def status(self) -> SyncStatus:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,6 +35,7 @@ ZAP_DOMAIN = b"fieldkit"
 SCAN_WINDOW = 20_000  # hub sequences examined by one pull
 DRAIN = 64  # messages handled before looking at the stop flag and the monitor again
 CACHE_LIMIT = 200_000  # encoded projections kept (hub sequence, role) -> bytes
+MAX_CLOCK_AHEAD_MS = 30 * 24 * 3600 * 1000  # a change dated further ahead is refused (see docs)
 
 
 class _Rejected(Exception):
@@ -221,9 +223,13 @@ class Hub:
             ):
                 what = "client without CURVE refused (mechanism mismatch)"
             elif kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
-                what = f"{what} (code {value:#x})"
+                what = f"{what} (code {int(value):#x})"
             elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
                 what = f"{what} (ZAP status {value})"
+            else:
+                what = (
+                    f"{what} ({zmq.strerror(int(value))}; a client without CURVE or a broken link)"
+                )
             self.rejections["handshake"] += 1
             log.warning("connection refused: %s", what)
 
@@ -309,8 +315,11 @@ class Hub:
             raise _Rejected(
                 "origin", f"changes of origin {sorted(forbidden)[0][:64]!r} refused", message.n
             )
+        latest = (time.time_ns() // 1_000_000 + MAX_CLOCK_AHEAD_MS) << 16
         for change in message.changes:
             reason = wire.invalid_reason(change)
+            if reason is None and change.hlc > latest:
+                reason = "clock more than 30 days ahead"
             if reason is not None:
                 raise _Rejected("invalid", f"{change.origin}:{change.seq}: {reason}", message.n)
         changes = [wire.from_wire(c) for c in message.changes]

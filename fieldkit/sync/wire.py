@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Raw, Struct
 
-from fieldkit.domain.changes import LIFECYCLE_FIELDS, Change
+from fieldkit.domain.changes import DELETED, LIFECYCLE_FIELDS, REPLACED_BY, Change
 from fieldkit.domain.model import ENTITIES
 
 PROTOCOL_VERSION = 1
@@ -31,6 +31,7 @@ MAX_TEXT = 64 * 1024  # characters of one string value
 MAX_ITEMS = 256  # items of a list or map inside a value
 MAX_DEPTH = 4  # nesting of lists / maps inside a value
 INT64 = 1 << 63
+STRUCTURED_FIELDS = frozenset({"x_description", "ante_mortem"})  # may hold a map or a list
 
 
 class WireError(Exception):
@@ -270,6 +271,15 @@ def invalid_reason(change: WireChange | Change) -> str | None:
     for name in change.values:
         if name not in spec.fields and name not in LIFECYCLE_FIELDS:
             return f"unknown field {name[:64]!r} of {spec.name}"
+    for name, value in change.values.items():
+        if isinstance(value, dict | list) and name not in STRUCTURED_FIELDS:
+            return f"structured value for the plain field {name[:64]!r}"
+        if name == "person_id" and not isinstance(value, str):
+            return "person_id is not text"
+        if name == DELETED and not isinstance(value, bool):
+            return "_deleted is not a boolean"
+        if name == REPLACED_BY and value is not None and not isinstance(value, str):
+            return "replaced_by is not an id"
     for name in change.base:
         if name not in spec.fields and name not in LIFECYCLE_FIELDS:
             return f"unknown base field {name[:64]!r} of {spec.name}"
