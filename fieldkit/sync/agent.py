@@ -419,7 +419,7 @@ class Agent:
         poller = zmq.Poller()
         poller.register(sock, zmq.POLLIN)
         poller.register(monitor, zmq.POLLIN)
-        last_heard = last_ping = time.monotonic()
+        last_heard = last_ping = last_status = time.monotonic()
         while True:
             if self._stop.is_set():
                 return "stopped"
@@ -444,6 +444,9 @@ class Agent:
             now = time.monotonic()
             if deadline is not None and now > deadline:
                 return "timeout"
+            if now - last_status >= 0.5:  # local writes change what is waiting
+                self._update(waiting=self.state.waiting())
+                last_status = now
             if now - last_heard > self.offline_after:
                 log.info("hub silent for %.1f s: offline", now - last_heard)
                 return "offline"
