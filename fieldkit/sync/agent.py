@@ -75,8 +75,9 @@ class _Fatal(Exception):
 class _Session:
     """The state of one connection, from ``hello`` to its end."""
 
-    def __init__(self, agent: Agent, upstream: Upstream) -> None:
+    def __init__(self, agent: Agent, upstream: Upstream, pull: bool = True) -> None:
         self.agent = agent
+        self.pull = pull
         self.store = agent.store
         self.state = agent.state
         self.upstream = upstream
@@ -182,6 +183,8 @@ class _Session:
         while len(self.inflight) < WINDOW and self._to_push():
             if not self._push_some(sock, now):
                 break
+        if not self.pull:
+            return
         if self.pull_sent is None and (self.pull_more or self.hub_top > self.cursor):
             self.agent._send(sock, wire.encode(wire.Pull(self.cursor, PULL_LIMIT)))
             self.pull_sent = now
@@ -222,9 +225,11 @@ class _Session:
         return now - min(oldest, pulled) > REQUEST_TIMEOUT
 
     def idle(self) -> bool:
-        if not self.welcomed or self.inflight or self.pull_sent is not None or self.pull_more:
+        if not self.welcomed or self.inflight:
             return False
-        if self.hub_top > self.cursor:
+        if self.pull and (
+            self.pull_sent is not None or self.pull_more or self.hub_top > self.cursor
+        ):
             return False
         self._refresh_marks(force=True)
         return not self._to_push()
@@ -335,8 +340,10 @@ class Agent:
             self._stop.wait(min(left, 0.5))
 
     # -- once --------------------------------------------------------------------------
-    def run_once(self, timeout: float = 60.0) -> SyncReport:
-        """Push and pull until both sides are idle, then return (SyncError on failure)."""
+    def run_once(self, timeout: float = 60.0, *, pull: bool = True) -> SyncReport:
+        """Push and pull until both sides are idle, then return (SyncError on failure).
+
+        ``pull=False`` only pushes (benchmarks, a quick upload before shutting down)."""
         if self.state.upstream() is None:
             raise SyncError(
                 _("This station is not enrolled with a hub: use 'fieldkit join TOKEN' first.")
@@ -348,7 +355,9 @@ class Agent:
         try:
             while True:
                 try:
-                    outcome, report = self._session(context, once=True, deadline=deadline)
+                    outcome, report = self._session(
+                        context, once=True, deadline=deadline, pull=pull
+                    )
                 except _Fatal as fatal:
                     self._update(error=str(fatal))
                     raise SyncError(str(fatal)) from None
@@ -377,7 +386,7 @@ class Agent:
             log.debug("send dropped: queue full")
 
     def _session(
-        self, context: zmq.Context, *, once: bool, deadline: float | None
+        self, context: zmq.Context, *, once: bool, deadline: float | None, pull: bool = True
     ) -> tuple[str, SyncReport]:
         upstream = self.state.upstream()
         if upstream is None:
@@ -387,7 +396,7 @@ class Agent:
         public, secret = station_keypair(self.store)
         sock = client_socket(context, upstream.server_key, public, secret)
         monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH)
-        session = _Session(self, upstream)
+        session = _Session(self, upstream, pull)
         self.sessions += 1
         try:
             sock.connect(upstream.endpoint)
