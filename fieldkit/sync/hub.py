@@ -403,7 +403,7 @@ class Hub:
         except (ValueError, UnicodeError):
             raise _Rejected("refused", "not a CURVE public key") from None
         existing = self.state.peer_by_id(message.station_id) or self.state.peer_by_key(message.key)
-        if existing is not None:
+        if existing is not None and not existing.revoked:
             raise _Rejected("refused", f"station {existing.name} is already enrolled")
         peer = self.state.enrol(invite, message.station_id, message.name, invite.role, message.key)
         log.info("enrolled station %s (%s)", peer.name, peer.role)

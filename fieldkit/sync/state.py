@@ -147,8 +147,10 @@ class SyncState:
     def enrol(self, invite: Invite, station_id: str, name: str, role: str, public_key: str) -> Peer:
         """Record a station from its invite (the caller checked the invite); one transaction."""
         with self.store.transaction():
+            # A revoked station may be enrolled again with a new invite: its row is replaced.
             self.db.execute(
-                "INSERT INTO sync_peers (station_id, name, role, public_key, relay, enrolled_at)"
+                "INSERT OR REPLACE INTO sync_peers"
+                " (station_id, name, role, public_key, relay, enrolled_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [station_id, name, role, public_key, int(invite.relay), now_iso()],
             )

@@ -56,6 +56,10 @@ def test_hub_serve_invite_join_sync_revoke(
     synced = run_cli(cli_group, "sync", "--once", "--home", pma_home, "--timeout", "10")
     assert synced.exit_code == 0, synced.output
     assert "2 modifications envoyées" in synced.output
+    count_person(pma, "op", PersonInput(nf399="FR075BSPP2026TR000002", category="UR"))
+    background = run_cli(cli_group, "sync", "--home", pma_home, "--timeout", "1.5")
+    assert background.exit_code == 0, background.output
+    assert "synchronisé il y a" in background.output
     peers = run_cli(cli_group, "hub", "peers", "--home", ciav_home)
     assert "PMA-1" in peers.output and "inscrit" in peers.output
 
@@ -75,3 +79,4 @@ def test_hub_serve_invite_join_sync_revoke(
     assert "enrolled station PMA-1 (pma)" in log
     assert "handshake refused: invite for PMA-1 already used" in log
     assert "handshake refused: revoked station PMA-1" in log
+    assert "station PMA-1 (pma) connected" in log
