@@ -335,3 +335,7 @@ def main() -> None:  # pragma: no cover - console entry point
 from fieldkit.cli_services import register as _register_services  # noqa: E402
 
 _register_services(cli)
+
+from fieldkit.cli_sync import register as _register_sync  # noqa: E402
+
+_register_sync(cli)

@@ -172,3 +172,44 @@ def _v2(db: sqlite_utils.Database) -> None:
         " (created_hlc, nf399, family_name, given_names, category)"
         " WHERE deleted = 0 AND replaced_by IS NULL"
     )
+
+
+@migration(3, "sync: enrolled peers, invites, sources, upstream state and acks")
+def _v3(db: sqlite_utils.Database) -> None:
+    # On a hub: the stations enrolled with it (role as decided at the invite, CURVE public key).
+    db.execute(
+        """CREATE TABLE sync_peers (
+            station_id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            public_key TEXT NOT NULL UNIQUE,
+            relay INTEGER NOT NULL DEFAULT 0,
+            enrolled_at TEXT NOT NULL,
+            revoked_at TEXT,
+            last_seen TEXT
+        ) WITHOUT ROWID"""
+    )
+    db.execute("CREATE INDEX sync_peers_by_name ON sync_peers (name)")
+    # On a hub: one-time invites; the key is the invite key pair's public half.
+    db.execute(
+        """CREATE TABLE sync_invites (
+            public_key TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            role TEXT NOT NULL,
+            relay INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            used_by TEXT
+        ) WITHOUT ROWID"""
+    )
+    # Origins whose changes were pushed into this store by a peer: a relay forwards them upstream.
+    db.execute(
+        "CREATE TABLE sync_sources (origin TEXT PRIMARY KEY, peer TEXT NOT NULL) WITHOUT ROWID"
+    )
+    # On a station: its upstream (endpoint, hub key and id, downstream cursor) ...
+    db.execute("CREATE TABLE sync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID")
+    # ... and what the upstream acknowledged, per origin.
+    db.execute(
+        "CREATE TABLE sync_acks (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID"
+    )

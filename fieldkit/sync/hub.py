@@ -1,0 +1,418 @@
+"""The hub: a CURVE ROUTER that takes acknowledged pushes and serves role-filtered pulls.
+
+Everything runs in one background thread (:meth:`Hub.start`), plus pyzmq's ZAP authenticator
+thread whose allow-list is read from the store at each handshake. The protocol is in
+docs/sync-protocol.md; every rejected frame is logged with its reason and never stops the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import zmq
+from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils import z85
+from zmq.utils.monitor import recv_monitor_message
+
+from fieldkit.domain.changes import Change
+from fieldkit.domain.secrecy import project, readable_fields
+from fieldkit.errors import SyncError
+from fieldkit.i18n import _
+from fieldkit.store import materialise
+from fieldkit.store.store import Store
+from fieldkit.sync import wire
+from fieldkit.sync.enrol import station_keypair
+from fieldkit.sync.state import Invite, Peer, SyncState
+
+log = logging.getLogger("fieldkit.sync.hub")
+
+ZAP_DOMAIN = b"fieldkit"
+SCAN_WINDOW = 20_000  # hub sequences examined by one pull
+DRAIN = 64  # messages handled before looking at the stop flag and the monitor again
+CACHE_LIMIT = 200_000  # encoded projections kept (hub sequence, role) -> bytes
+MAX_CLOCK_AHEAD_MS = 30 * 24 * 3600 * 1000  # a change dated further ahead is refused (see docs)
+
+
+class _Rejected(Exception):
+    def __init__(self, code: str, reason: str, n: int | None = None) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+        self.n = n
+
+
+class _KeyCheck:
+    """The ZAP callback: enrolled, non-revoked keys and live invites, read at each handshake."""
+
+    def __init__(self, state: SyncState) -> None:
+        self.state = state
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        try:
+            allowed, why = self.state.key_status(key.decode("ascii"))
+        except Exception:  # never let the authenticator thread die
+            log.exception("handshake check failed")
+            return False
+        if allowed:
+            log.debug("handshake accepted: %s", why)
+        else:
+            log.warning("handshake refused: %s (key %s)", why, key[:8].decode("ascii", "replace"))
+        return allowed
+
+
+_HANDSHAKE_EVENTS: dict[int, str] = {
+    zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL: "handshake failed",
+    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL: "handshake protocol error",
+    zmq.EVENT_HANDSHAKE_FAILED_AUTH: "authentication refused",
+}
+
+
+class Hub:
+    """Serve the sync protocol for ``store`` on ``bind`` (e.g. ``tcp://0.0.0.0:7700``)."""
+
+    def __init__(
+        self,
+        store: Store,
+        bind: str,
+        *,
+        tap: Callable[[Peer | None, bytes], None] | None = None,
+    ) -> None:
+        """``tap`` (tests, diagnostics) sees every reply frame and the peer it goes to."""
+        self.store = store
+        self.tap = tap
+        self.bind = bind
+        self.state = SyncState(store)
+        self.endpoint: str | None = None
+        self.rejections: Counter[str] = Counter()
+        self.handled = 0
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._cache: dict[tuple[int, str], Any] = {}
+        self._hub_id = store.station_id
+        self._incident = store.meta.get("incident", "")
+        self._name = store.meta.get("station_name", "hub")
+
+    # -- life cycle ----------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> str:
+        """Bind and serve in a background thread; returns the bound endpoint."""
+        self._thread = threading.Thread(target=self._run, name="fieldkit-hub", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise SyncError(_("The hub did not start in time."))
+        if self._error is not None:
+            raise SyncError(
+                _("Cannot listen on {bind}: {reason}.").format(bind=self.bind, reason=self._error)
+            )
+        assert self.endpoint is not None
+        return self.endpoint
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block while the hub runs; True once it has stopped."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        context = zmq.Context()
+        auth: ThreadAuthenticator | None = None
+        sock: zmq.Socket | None = None
+        monitor: zmq.Socket | None = None
+        try:
+            with self.store.lock:
+                # Acks promise durability: commit with a full fsync on this connection.
+                self.store.db.execute("PRAGMA synchronous = FULL")
+            public, secret = station_keypair(self.store)
+            auth = ThreadAuthenticator(context, log=logging.getLogger("fieldkit.sync.auth"))
+            auth.start()
+            auth.configure_curve_callback(
+                ZAP_DOMAIN.decode(), credentials_provider=_KeyCheck(self.state)
+            )
+            sock = context.socket(zmq.ROUTER)
+            sock.linger = 0
+            sock.curve_server = True
+            sock.curve_publickey = public.encode("ascii")
+            sock.curve_secretkey = secret.encode("ascii")
+            sock.zap_domain = ZAP_DOMAIN
+            sock.maxmsgsize = wire.HARD_FRAME_LIMIT
+            sock.sndhwm = 200
+            sock.rcvhwm = 200
+            sock.heartbeat_ivl = 1000
+            sock.heartbeat_timeout = 3000
+            sock.heartbeat_ttl = 3000
+            sock.router_handover = True
+            monitor = sock.get_monitor_socket(
+                zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+            )
+            sock.bind(self.bind)
+            self.endpoint = str(sock.getsockopt_string(zmq.LAST_ENDPOINT))
+        except Exception as exc:
+            self._error = exc
+            self._ready.set()
+            self._close(context, auth, sock, monitor)
+            return
+        self._ready.set()
+        log.info("hub %s listening on %s", self._name, self.endpoint)
+        try:
+            self._loop(sock, monitor)
+        finally:
+            self._close(context, auth, sock, monitor)
+            log.info("hub %s stopped", self._name)
+
+    @staticmethod
+    def _close(
+        context: zmq.Context,
+        auth: ThreadAuthenticator | None,
+        sock: zmq.Socket | None,
+        monitor: zmq.Socket | None,
+    ) -> None:
+        if sock is not None:
+            if monitor is not None:
+                sock.disable_monitor()
+                monitor.close(linger=0)
+            sock.close(linger=0)
+        if auth is not None:
+            auth.stop()
+        context.term()
+
+    def _loop(self, sock: zmq.Socket, monitor: zmq.Socket) -> None:
+        poller = zmq.Poller()
+        poller.register(sock, zmq.POLLIN)
+        poller.register(monitor, zmq.POLLIN)
+        while not self._stop.is_set():
+            events = dict(poller.poll(100))
+            if monitor in events:
+                self._monitor_events(monitor)
+            if sock not in events:
+                continue
+            for _count in range(DRAIN):
+                try:
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                try:
+                    self._handle(sock, frames)
+                except Exception:  # a bug must not stop the hub for everyone
+                    log.exception("error while handling a frame")
+                self.handled += 1
+
+    def _monitor_events(self, monitor: zmq.Socket) -> None:
+        while monitor.poll(0):
+            event = recv_monitor_message(monitor)
+            kind = int(event["event"])
+            what = _HANDSHAKE_EVENTS.get(kind)
+            if what is None:
+                continue
+            value = event["value"]
+            if kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL and value in (
+                zmq.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+            ):
+                what = "client without CURVE refused (mechanism mismatch)"
+            elif kind == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+                what = f"{what} (code {int(value):#x})"
+            elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                what = f"{what} (ZAP status {value})"
+            else:
+                what = (
+                    f"{what} ({zmq.strerror(int(value))}; a client without CURVE or a broken link)"
+                )
+            self.rejections["handshake"] += 1
+            log.warning("connection refused: %s", what)
+
+    # -- one frame ---------------------------------------------------------------------
+    def _send(self, sock: zmq.Socket, ident: bytes, payload: bytes) -> None:
+        try:
+            sock.send_multipart([ident, payload], zmq.NOBLOCK)
+        except zmq.Again:  # that station's queue is full: it will ask again
+            log.debug("reply dropped: queue full")
+
+    def _handle(self, sock: zmq.Socket, frames: Sequence[zmq.Frame]) -> None:
+        ident = frames[0].bytes
+        if len(frames) < 2:
+            return
+        key = str(frames[1].get("User-Id") or "")
+        peer = self.state.peer_by_key(key) if key else None
+        who = peer.name if peer is not None else f"key {str(key)[:8]}"
+        try:
+            if len(frames) != 2:
+                raise _Rejected("malformed", f"{len(frames) - 1} frames in one message")
+            if peer is not None and peer.revoked:
+                raise _Rejected("revoked", "revoked station")
+            try:
+                message = wire.decode_for_hub(frames[1].buffer)
+            except wire.WireError as exc:
+                raise _Rejected("malformed", exc.reason) from None
+            if peer is not None:
+                reply = self._from_peer(peer, message)
+            else:
+                invite = self.state.invite(key) if key else None
+                if invite is None or not isinstance(message, wire.Join):
+                    raise _Rejected("refused", f"{type(message).__name__} from a key not enrolled")
+                reply = self._join(invite, message)
+        except _Rejected as rejected:
+            self.rejections[rejected.code] += 1
+            log.warning("rejected frame from %s: %s", who, rejected.reason)
+            reply = wire.encode(wire.Error(rejected.code, rejected.reason[:1000], rejected.n))
+        if self.tap is not None:
+            self.tap(peer, reply)
+        self._send(sock, ident, reply)
+
+    def _from_peer(self, peer: Peer, message: wire.ToHub) -> bytes:
+        if isinstance(message, wire.Push):
+            return self._push(peer, message)
+        if isinstance(message, wire.Pull):
+            return self._pull(peer, message)
+        if isinstance(message, wire.Ping):
+            return wire.encode(wire.Pong(message.n, self.state.top()))
+        if isinstance(message, wire.Hello):
+            return self._hello(peer, message)
+        raise _Rejected("refused", "station already enrolled")
+
+    # -- commands ----------------------------------------------------------------------
+    def _check_version(self, version: int) -> None:
+        if version not in wire.SUPPORTED_VERSIONS:
+            supported = ", ".join(str(v) for v in wire.SUPPORTED_VERSIONS)
+            raise _Rejected("version", f"protocol version {version} not supported ({supported})")
+
+    def _hello(self, peer: Peer, message: wire.Hello) -> bytes:
+        self._check_version(message.v)
+        if message.incident != self._incident:
+            raise _Rejected("incident", f"incident {message.incident[:80]!r} is not this hub's")
+        if message.station_id != peer.station_id:
+            raise _Rejected("refused", "station id does not match the enrolled key")
+        self.state.touch(peer.station_id)
+        log.info("station %s (%s) connected", peer.name, peer.role)
+        return wire.encode(
+            wire.Welcome(
+                wire.PROTOCOL_VERSION, self._hub_id, self._incident, self.state.heads(), self._top()
+            )
+        )
+
+    def _top(self) -> int:
+        return self.state.top()
+
+    def _push(self, peer: Peer, message: wire.Push) -> bytes:
+        origins = {c.origin for c in message.changes}
+        if peer.relay:
+            forbidden = origins & ((self.state.peer_ids() - {peer.station_id}) | {self._hub_id})
+        else:
+            forbidden = origins - {peer.station_id}
+        if forbidden:
+            raise _Rejected(
+                "origin", f"changes of origin {sorted(forbidden)[0][:64]!r} refused", message.n
+            )
+        latest = (time.time_ns() // 1_000_000 + MAX_CLOCK_AHEAD_MS) << 16
+        for change in message.changes:
+            reason = wire.invalid_reason(change)
+            if reason is None and change.hlc > latest:
+                reason = "clock more than 30 days ahead"
+            if reason is not None:
+                raise _Rejected("invalid", f"{change.origin}:{change.seq}: {reason}", message.n)
+        changes = [wire.from_wire(c) for c in message.changes]
+        try:
+            with self.store.transaction():
+                result = self.store.apply(changes)
+                self.state.add_sources(origins, peer.station_id)
+                heads = self.state.heads(origins)
+        except Exception as exc:
+            log.exception("push from %s could not be applied", peer.name)
+            raise _Rejected("invalid", f"batch could not be stored: {exc}", message.n) from None
+        if result.applied:
+            log.debug(
+                "%s pushed %d changes (%d duplicates)", peer.name, result.applied, result.duplicates
+            )
+        return wire.encode(wire.Ack(message.n, heads, self._top()))
+
+    def _pull(self, peer: Peer, message: wire.Pull) -> bytes:
+        entities = sorted(
+            e for e in _entities() if readable_fields(peer.role, e)
+        )  # what this role may read at all
+        cursor = message.cursor
+        limit = message.limit
+        top = self._top()
+        upper = min(top, cursor + SCAN_WINDOW)
+        rows: list[Any] = []
+        if entities and upper > cursor:
+            marks = ",".join("?" * len(entities))
+            with self.store.lock:
+                rows = self.store.db.execute(
+                    "SELECT id, origin, seq, hlc, entity, entity_id, body, author FROM changes"
+                    f" WHERE id > ? AND id <= ? AND origin != ? AND entity IN ({marks})"
+                    " ORDER BY id LIMIT ?",
+                    [cursor, upper, peer.station_id, *entities, limit + 1],
+                ).fetchall()
+        raws: list[Any] = []
+        size = 0
+        next_cursor = upper
+        more = upper < top
+        for row in rows:
+            raw = self._projected(row, peer)
+            if raw is None:
+                continue
+            if len(raws) >= limit or (raws and size + len(raw) > wire.BATCH_BYTES):
+                more = True
+                next_cursor = row[0] - 1
+                break
+            raws.append(raw)
+            size += len(raw)
+        else:
+            if len(rows) > limit:  # the scan stopped at its row limit, not at ``upper``
+                more = True
+                next_cursor = rows[-1][0]
+        return wire.encode_changes(cursor, max(cursor, next_cursor), more, raws)
+
+    def _projected(self, row: Sequence[Any], peer: Peer) -> Any:
+        key = (row[0], peer.role)
+        cached = self._cache.get(key, False)
+        if cached is not False:
+            return cached
+        change: Change = materialise.row_to_change(row[1:])
+        projected = project(change, peer.role, peer.station_id)
+        raw = wire.encode_change(projected) if projected is not None else None
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = raw
+        return raw
+
+    def _join(self, invite: Invite, message: wire.Join) -> bytes:
+        self._check_version(message.v)
+        if invite.used or invite.expired:
+            raise _Rejected("refused", f"invite for {invite.name} used or expired")
+        if message.incident != self._incident:
+            raise _Rejected("incident", "another incident")
+        if message.role != invite.role or message.name != invite.name:
+            raise _Rejected("refused", f"invite is for {invite.name} ({invite.role})")
+        try:
+            if len(wire_key := message.key.encode("ascii")) != 40:
+                raise ValueError
+            z85.decode(wire_key)
+        except (ValueError, UnicodeError):
+            raise _Rejected("refused", "not a CURVE public key") from None
+        existing = self.state.peer_by_id(message.station_id) or self.state.peer_by_key(message.key)
+        if existing is not None and not existing.revoked:
+            raise _Rejected("refused", f"station {existing.name} is already enrolled")
+        peer = self.state.enrol(invite, message.station_id, message.name, invite.role, message.key)
+        log.info("enrolled station %s (%s)", peer.name, peer.role)
+        return wire.encode(
+            wire.Joined(wire.PROTOCOL_VERSION, self._hub_id, self._name, self._incident, peer.role)
+        )
+
+
+def _entities() -> list[str]:
+    from fieldkit.domain.model import ENTITIES
+
+    return list(ENTITIES)
