@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 from fieldkit.screens.app import FieldkitApp
+from fieldkit.screens.home import PersonRows
 from fieldkit.screens.person_list import VirtualList
-from fieldkit.screens.pma import HomeScreen, PersonRows
+from fieldkit.screens.pma import HomeScreen
 from fieldkit.services.persons import PersonInput, count_person
 from fieldkit.services.station import init_station, open_station
 from fieldkit.store.store import Write

@@ -16,15 +16,9 @@ from typing import Any
 
 import click
 
-from fieldkit.cli import read_passphrase, station_options
+from fieldkit.cli import _open, station_options
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
-
-
-def _open(home: Path, passphrase_file: Path | None) -> Any:
-    from fieldkit.services.station import open_station
-
-    return open_station(home, read_passphrase(passphrase_file))
 
 
 def _log_to_stderr(verbose: bool) -> None:

@@ -49,6 +49,7 @@ __all__ = [
     "validate_nf399",
     "validate_phone",
     "validate_sex",
+    "utc_stamp",
     "validate_text",
 ]
 
@@ -497,6 +498,11 @@ def validate_event_time(
             _("Time {value} is more than 30 days ago: check the date.").format(value=shown),
             field=field,
         )
+    return utc_stamp(moment)
+
+
+def utc_stamp(moment: datetime) -> str:
+    """``YYYY-MM-DDThh:mm:ssZ``: how every time is stored (a naive time is taken as local)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

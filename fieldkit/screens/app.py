@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,8 +55,6 @@ class FieldkitApp(App[None]):
         self.store: Store | None = store
         self.operator = operator or ""
         self.sync_provider = sync
-        self.started = time.perf_counter()
-        self.ready_at: float | None = None
 
     # -- start -----------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -101,7 +98,6 @@ class FieldkitApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(screen)
-        self.ready_at = time.perf_counter()
 
     # -- operator --------------------------------------------------------------------------
     def action_change_operator(self, first: bool = False) -> None:

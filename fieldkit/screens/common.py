@@ -6,20 +6,16 @@ User data is never interpreted as markup: it always goes into ``rich.text.Text``
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Static
 
 from fieldkit.domain.hlc import wall_seconds
-from fieldkit.domain.triage import LABELS, Category
+from fieldkit.domain.triage import KEYS, LABELS, Category
 from fieldkit.i18n import _
 
 # Colour and letters together: colour-blind users and monochrome screens lose nothing.
@@ -40,6 +36,11 @@ def category_label(category: str | None) -> str:
         return category
 
 
+def category_keys_help() -> str:
+    """``1 UA   2 UR   3 Impliqué   4 DCD``: the category keys, as the screens show them."""
+    return "   ".join(f"{key} {_(LABELS[cat])}" for key, cat in KEYS.items())
+
+
 def category_badge(category: str | None, refinement: str | None = None) -> Text:
     """``[UA]`` in its colour; the letters carry the meaning without the colour."""
     label = category_label(category)
@@ -56,8 +57,6 @@ def identity_text(row: dict[str, Any]) -> str:
         return f"{family.upper()} {given}".strip()
     description = row.get("x_description")
     if isinstance(description, str) and description:
-        import json
-
         try:
             parts = json.loads(description)
         except ValueError:
@@ -114,40 +113,9 @@ class StatusLine(Static):
         self.update(text)
 
 
-class ConfirmDialog(ModalScreen[bool]):
-    """A yes/no question; the question text is built from plain strings (never markup)."""
-
-    BINDINGS = [
-        Binding("escape", "answer(False)", _("Cancel")),
-        Binding("o,y", "answer(True)", _("Confirm")),
-    ]
-
-    def __init__(self, title: str, question: Text | str) -> None:
-        super().__init__()
-        self.title_text = title
-        self.question = question if isinstance(question, Text) else Text(question)
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(Text(self.title_text, style="bold"))
-            yield Static(self.question)
-            with Horizontal(classes="buttons"):
-                yield Button(_("Confirm (o)"), variant="error", id="yes")
-                yield Button(_("Cancel (Esc)"), id="no")
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
-
-
 def error_text(message: str) -> Text:
     return Text(message, style="bold red")
 
 
 def ok_text(message: str) -> Text:
     return Text(message, style="bold green")
-
-
-Callback = Callable[[], None]

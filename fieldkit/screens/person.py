@@ -14,11 +14,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from fieldkit.domain.triage import KEYS, LABELS
+from fieldkit.domain.triage import KEYS
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.screens.common import (
     category_badge,
+    category_keys_help,
     error_text,
     identity_text,
     local_time,
@@ -147,15 +148,7 @@ class PersonScreen(ModalScreen[bool]):
             ("phone", _("Phone")),
         ]
 
-        def apply(values: dict[str, str]) -> None:
-            persons.update_person(
-                self.store,
-                self.operator,
-                self.person_id,
-                _person_input(values),
-            )
-
-        self._form(_("Identity"), fields, apply)
+        self._form(_("Identity"), fields, self._update)
 
     def action_describe(self) -> None:
         fields = [
@@ -184,15 +177,14 @@ class PersonScreen(ModalScreen[bool]):
             ("departure_time", _("Departure time (HH:MM or YYYY-MM-DD HH:MM)")),
         ]
 
-        def apply(values: dict[str, str]) -> None:
-            persons.update_person(
-                self.store,
-                self.operator,
-                self.person_id,
-                _person_input(values),
-            )
+        self._form(_("Evacuation"), fields, self._update)
 
-        self._form(_("Evacuation"), fields, apply)
+    def _update(self, values: dict[str, str]) -> None:
+        """Identity and evacuation fields go through the same use case (empty means unset)."""
+        cleaned: dict[str, Any] = {k: v or None for k, v in values.items()}
+        persons.update_person(
+            self.store, self.operator, self.person_id, persons.PersonInput(**cleaned)
+        )
 
 
 class RetriageDialog(ModalScreen[tuple[str, str | None] | None]):
@@ -209,7 +201,7 @@ class RetriageDialog(ModalScreen[tuple[str, str | None] | None]):
             yield Label(Text(_("New category"), style="bold"))
             yield Static(
                 Text(
-                    "   ".join(f"{key} {_(LABELS[cat])}" for key, cat in KEYS.items())
+                    category_keys_help()
                     + "   ·   "
                     + _("then e EU, 1 U1 (UA) · 2 U2, 3 U3 (UR) · Enter")
                 ),
@@ -272,12 +264,3 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def _person_input(values: dict[str, str]) -> persons.PersonInput:
-    cleaned: dict[str, Any] = {k: v or None for k, v in values.items()}
-    return persons.PersonInput(**cleaned)
-
-
-def open_person(screen: Any, store: Store, row: dict[str, Any], on_close: Any) -> None:
-    screen.app.push_screen(PersonScreen(store, row["id"], screen.app.operator), on_close)

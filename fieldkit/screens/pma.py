@@ -7,36 +7,31 @@ import time
 from typing import Any
 
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Static
 
 from fieldkit.domain import validation
-from fieldkit.domain.triage import KEYS, LABELS, Category
+from fieldkit.domain.triage import KEYS, Category
 from fieldkit.errors import FieldkitError, NeedsConfirmation
 from fieldkit.i18n import _
 from fieldkit.screens.common import (
     StatusLine,
     category_badge,
+    category_keys_help,
     error_text,
-    identity_text,
-    local_time,
-    number_tail,
     ok_text,
 )
-from fieldkit.screens.person import PersonScreen
-from fieldkit.screens.person_list import Column, VirtualList
+from fieldkit.screens.home import PersonRows, StationHome, person_columns
+from fieldkit.screens.person_list import VirtualList
 from fieldkit.services import persons
 from fieldkit.services.station import bracelet_ranges, number_format
 from fieldkit.store import queries
 from fieldkit.store.store import Store
-
-FILTER_DELAY = 0.15  # seconds of quiet typing before the list is filtered
 
 
 class NumberInput(Input):
@@ -70,40 +65,7 @@ class NumberInput(Input):
         await super()._on_key(event)
 
 
-class PersonRows:
-    """The list's row source: live persons, newest first, filtered in SQL."""
-
-    def __init__(self, store: Store, text: str | None = None) -> None:
-        self.store = store
-        self.text = text or None
-        self._matches: list[int] | None = None
-
-    def count(self) -> int:
-        if self.text is None:
-            return queries.count_matching(self.store.db, None)
-        self._matches = queries.matching_rowids(self.store.db, self.text)
-        return len(self._matches)
-
-    def rows(self, offset: int, limit: int) -> list[dict[str, Any]]:
-        if self.text is None:
-            return queries.persons_page(self.store.db, offset=offset, limit=limit)
-        if self._matches is None:
-            self.count()
-        assert self._matches is not None
-        return queries.persons_by_rowids(self.store.db, self._matches[offset : offset + limit])
-
-
-def person_columns() -> list[Column]:
-    return [
-        Column(_("time"), 8, lambda r: local_time(r["created_hlc"])),
-        Column(_("cat."), 12, lambda r: category_badge(r.get("category"), r.get("refinement"))),
-        Column(_("identity"), 26, lambda r: identity_text(r)),
-        Column(_("no. (end)"), 10, lambda r: number_tail(r.get("nf399"))),
-        Column(_("destination"), 24, lambda r: r.get("destination") or "—"),
-    ]
-
-
-class HomeScreen(Screen[None]):
+class HomeScreen(StationHome):
     """The PMA counting screen."""
 
     BINDINGS = [
@@ -115,24 +77,15 @@ class HomeScreen(Screen[None]):
     ]
 
     def __init__(self, store: Store) -> None:
-        super().__init__()
-        self.store = store
+        super().__init__(store)
         self.fmt = number_format(store)
         self.ranges = bracelet_ranges(store)
         self.category: Category | None = None
         self.confirm_number: str | None = None
-        self._filter_timer: Timer | None = None
         self._bilan_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        meta = self.store.meta
-        yield Static(
-            Text(
-                f"fieldkit · {meta.get('station_name', '')} · {meta.get('incident', '')}",
-                style="bold",
-            ),
-            id="title",
-        )
+        yield self.title_bar()
         with Horizontal(id="countbar"):
             yield Label(_("Victim no."), id="number-label")
             yield NumberInput(
@@ -143,14 +96,7 @@ class HomeScreen(Screen[None]):
                 placeholder=_("e.g. {example}").format(example=self.fmt.example),
             )
             yield Static(id="choice")
-        yield Static(
-            Text(
-                "   ".join(f"{key} {_(LABELS[cat])}" for key, cat in KEYS.items())
-                + "   ⏎ "
-                + _("count")
-            ),
-            id="keys-help",
-        )
+        yield Static(Text(category_keys_help() + "   ⏎ " + _("count")), id="keys-help")
         yield Static(id="message")
         yield Static(id="bilan")
         yield Input(placeholder=_("filter: number, name or category"), id="filter")
@@ -160,38 +106,11 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
-        self.refresh_bilan()
-        self.refresh_status()
-        self.set_interval(2.0, self.refresh_status)
         self.number.focus()
 
     @property
     def number(self) -> NumberInput:
         return self.query_one("#number", NumberInput)
-
-    @property
-    def operator(self) -> str:
-        return str(getattr(self.app, "operator", "") or "")
-
-    # -- status ----------------------------------------------------------------------------
-    def refresh_status(self) -> None:
-        app: Any = self.app
-        self.query_one(StatusLine).show(
-            self.store.meta.get("station_name", ""),
-            self.store.role,
-            self.operator,
-            app.sync_state(),
-        )
-
-    def refresh_bilan(self) -> None:
-        counts = queries.bilan(self.store.db)
-        text = Text()
-        for category in Category:
-            text.append_text(category_badge(category.value))
-            text.append(f" {counts.by_category.get(category.value, 0)}   ")
-        text.append(_("evacuated {n}").format(n=counts.evacuated))
-        text.append("   " + _("total {n}").format(n=counts.total))
-        self.query_one("#bilan", Static).update(text)
 
     def say(self, text: Text) -> None:
         self.query_one("#message", Static).update(text)
@@ -203,32 +122,20 @@ class HomeScreen(Screen[None]):
         if self.number.awaiting_category:
             self.say(Text(_("Enter to count.")))
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "number":
-            if not event.value:
-                self._reset_choice()
-            self.number.awaiting_category = False
-            self.confirm_number = None
-        elif event.input.id == "filter":
-            if self._filter_timer is not None:
-                self._filter_timer.stop()
-            self._filter_timer = self.set_timer(FILTER_DELAY, self._apply_filter)
-
-    def _apply_filter(self) -> None:
-        text = self.query_one("#filter", Input).value.strip()
-        self.query_one(VirtualList).set_source(PersonRows(self.store, text))
+    @on(Input.Changed, "#number")
+    def _number_changed(self, event: Input.Changed) -> None:
+        if not event.value:
+            self._reset_choice()
+        self.number.awaiting_category = False
+        self.confirm_number = None
 
     def _reset_choice(self) -> None:
         self.category = None
         self.query_one("#choice", Static).update("")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            self._apply_filter()
-            self.query_one(VirtualList).focus()
-            return
-        if event.input.id == "number":
-            self.submit_number(event.value)
+    @on(Input.Submitted, "#number")
+    def _number_submitted(self, event: Input.Submitted) -> None:
+        self.submit_number(event.value)
 
     def submit_number(self, raw: str) -> None:
         if not raw.strip():
@@ -256,9 +163,7 @@ class HomeScreen(Screen[None]):
             self.number.awaiting_category = True
             self.say(
                 Text(
-                    _("Category for {number}?").format(number=number)
-                    + "  "
-                    + "   ".join(f"{key} {_(LABELS[cat])}" for key, cat in KEYS.items()),
+                    _("Category for {number}?").format(number=number) + "  " + category_keys_help(),
                     style="bold",
                 )
             )
@@ -322,21 +227,8 @@ class HomeScreen(Screen[None]):
             filter_input.display = False
 
     # -- list and person -------------------------------------------------------------------
-    def on_virtual_list_selected(self, message: VirtualList.Selected) -> None:
-        self.open_person(message.row["id"])
-
-    def open_person(self, person_id: str, action: str | None = None) -> None:
-        screen = PersonScreen(self.store, person_id, self.operator)
-
-        def closed(changed: bool | None) -> None:
-            if changed:
-                self.query_one(VirtualList).reload()
-                self.refresh_bilan()
-            self.number.focus()
-
-        self.app.push_screen(screen, closed)
-        if action:
-            screen.call_after_refresh(getattr(screen, f"action_{action}"))
+    def after_person_closed(self) -> None:
+        self.number.focus()
 
     def _highlighted(self) -> dict[str, Any] | None:
         listing = self.query_one(VirtualList)

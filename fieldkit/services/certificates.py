@@ -35,8 +35,9 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from fieldkit.domain import validation
 from fieldkit.domain.ids import new_id
-from fieldkit.errors import FieldkitError, NotFound, PermissionDenied, ValidationError
+from fieldkit.errors import FieldkitError, PermissionDenied, ValidationError
 from fieldkit.i18n import N_, _
+from fieldkit.services.persons import require_live_person
 from fieldkit.store.store import Store
 
 SIGNING_SECRET = "ed25519_signing_key"
@@ -140,10 +141,6 @@ def _unb64url(text: str) -> bytes:
     if _b64url(raw) != text:  # one encoding per value: no spare bits left to flip unnoticed
         raise ValueError("not canonical base64url")
     return raw
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_utc(text: str) -> datetime:
@@ -307,7 +304,7 @@ def decode_payload(text: str) -> Payload:
     if len(rest) != 4 + 32 + 64 or not _STATION_ID.fullmatch(station):
         raise ValueError("length")
     (seconds,) = struct.unpack(">I", rest[:4])
-    issued = _utc(datetime.fromtimestamp(seconds, UTC))
+    issued = validation.utc_stamp(datetime.fromtimestamp(seconds, UTC))
     return Payload(cert_id, station, issued, rest[4:36], rest[36:])
 
 
@@ -514,8 +511,8 @@ def issue_certificate(
     moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     examined = (
         validation.validate_event_time(examined_at, field="examined_at") if examined_at else None
-    ) or _utc(moment)
-    person = _person(store, person_id)
+    ) or validation.utc_stamp(moment)
+    person = require_live_person(store, person_id)
     declaration = first_declaration(store, person_id)
     if declaration is None:
         raise ValidationError(
@@ -530,7 +527,7 @@ def issue_certificate(
         raise ValidationError(checked.reason, field="declaration")
     decl_hash = declaration_hash(declaration)
     certificate_id = new_id()
-    issued_at = _utc(moment)
+    issued_at = validation.utc_stamp(moment)
     payload = make_payload(store, certificate_id, issued_at, decl_hash).encode()
     document = render_pdf(
         CertificateText(
@@ -607,18 +604,6 @@ def certificates(store: Store, person_id: str | None = None) -> list[dict[str, A
             [person_id] if person_id else [],
         )
     )
-
-
-def _person(store: Store, person_id: str) -> dict[str, Any]:
-    rows = list(
-        store.db.query(
-            "SELECT * FROM persons WHERE id = ? AND deleted = 0 AND replaced_by IS NULL",
-            [person_id],
-        )
-    )
-    if not rows:
-        raise NotFound(_("No person with this identifier in this station's store."))
-    return rows[0]
 
 
 # --- the PDF -------------------------------------------------------------------------------------

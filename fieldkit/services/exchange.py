@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from fieldkit.domain import validation
 from fieldkit.domain.hlc import wall_seconds
 from fieldkit.domain.ids import new_id, person_id_for_number
 from fieldkit.domain.triage import international
@@ -35,8 +36,7 @@ CSV_COLUMNS = (
 def iso_from_hlc(hlc: int | None) -> str | None:
     if not hlc:
         return None
-    stamp = datetime.fromtimestamp(wall_seconds(hlc), UTC)
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return validation.utc_stamp(datetime.fromtimestamp(wall_seconds(hlc), UTC))
 
 
 def person_records(store: Store) -> Iterator[dict[str, Any]]:

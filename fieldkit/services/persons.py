@@ -216,7 +216,16 @@ def delete_person(store: Store, author: str, person_id: str, *, undo: bool = Fal
     store.record("person", person_id, {DELETED: not undo}, author)
 
 
+def require_live_person(store: Store, person_id: str) -> dict[str, Any]:
+    """The person's row, unless unknown, deleted or merged into another record."""
+    row = queries.person(store.db, person_id)
+    if row is None or row.get("deleted") or row.get("replaced_by"):
+        raise NotFound(_("No person with this identifier in this station's store."))
+    return row
+
+
 def _require_person(store: Store, person_id: str) -> dict[str, Any]:
+    """The person's row, live or not (merges and deletions are undone through it)."""
     row = queries.person(store.db, person_id)
     if row is None:
         raise NotFound(_("No person with this identifier in this station's store."))

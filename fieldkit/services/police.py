@@ -19,6 +19,7 @@ from fieldkit.domain.model import DeathStage
 from fieldkit.domain.triage import Category
 from fieldkit.errors import NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import _
+from fieldkit.services.persons import require_live_person
 from fieldkit.store.store import Store
 
 POLICE = "police"
@@ -36,22 +37,6 @@ def _require_police(store: Store, message: str) -> None:
 def _require_reader(store: Store) -> None:
     if store.role not in READERS:
         raise PermissionDenied(_("This station's role may not read the police records."))
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _person(store: Store, person_id: str) -> dict[str, Any]:
-    rows = list(
-        store.db.query(
-            "SELECT * FROM persons WHERE id = ? AND deleted = 0 AND replaced_by IS NULL",
-            [person_id],
-        )
-    )
-    if not rows:
-        raise NotFound(_("No person with this identifier in this station's store."))
-    return rows[0]
 
 
 # --- witnesses -------------------------------------------------------------------------------
@@ -129,7 +114,7 @@ def add_witness(store: Store, author: str, data: WitnessInput) -> str:
     _require_police(store, _("Only a police station may record witnesses."))
     values = validated_witness(data)
     if data.person_id:
-        _person(store, data.person_id)
+        require_live_person(store, data.person_id)
         values["person_id"] = data.person_id
     witness_id = new_id()
     store.record("witness", witness_id, values, author)
@@ -171,7 +156,7 @@ def add_lead(
 ) -> str:
     """Record a possible identity of an X person; the person's identity fields stay empty."""
     _require_police(store, _("Only a police station may record leads."))
-    person = _person(store, person_id)
+    person = require_live_person(store, person_id)
     if person.get("family_name") or person.get("given_names"):
         raise ValidationError(
             _("This person already has an identity: leads are for X persons."),
@@ -302,8 +287,10 @@ def record_death_stage(
         raise ValidationError(
             _("Write the name of the officer who records this stage."), field="officer"
         )
-    when = (validation.validate_event_time(at, field="at") if at else None) or _now()
-    person = _person(store, person_id)
+    when = (validation.validate_event_time(at, field="at") if at else None) or validation.utc_stamp(
+        datetime.now(UTC)
+    )
+    person = require_live_person(store, person_id)
     shown = _shown(person)
     if person.get("category") != Category.DCD.value:
         raise ValidationError(

@@ -14,10 +14,10 @@ from typing import Any
 
 from fieldkit.domain import validation
 from fieldkit.domain.ids import new_id, person_id_for_number
-from fieldkit.errors import NotFound, PermissionDenied, ValidationError
+from fieldkit.errors import PermissionDenied, ValidationError
 from fieldkit.i18n import _
 from fieldkit.services import certificates, persons
-from fieldkit.services.persons import PersonInput
+from fieldkit.services.persons import PersonInput, require_live_person
 from fieldkit.store import queries
 from fieldkit.store.store import Store, Write
 
@@ -27,13 +27,6 @@ PUMP = "pump"
 def _require_pump(store: Store, message: str) -> None:
     if store.role != PUMP:
         raise PermissionDenied(message)
-
-
-def _person(store: Store, person_id: str) -> dict[str, Any]:
-    row = queries.person(store.db, person_id)
-    if row is None or row.get("deleted") or row.get("replaced_by"):
-        raise NotFound(_("No person with this identifier in this station's store."))
-    return row
 
 
 # --- persons seen ------------------------------------------------------------------------------
@@ -114,7 +107,7 @@ def record_declaration(
         raise ValidationError(
             _("Write the name of the clinician who takes the declaration."), field="clinician"
         )
-    person = _person(store, person_id)
+    person = require_live_person(store, person_id)
     if certificates.first_declaration(store, person_id) is not None:
         raise ValidationError(
             _(
@@ -123,7 +116,7 @@ def record_declaration(
             ).format(person=_shown(person)),
             field="text",
         )
-    signed_at = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    signed_at = validation.utc_stamp(now or datetime.now(UTC))
     signature = certificates.sign_declaration(store, person_id, words, clinician_name, signed_at)
     values = {
         "person_id": person_id,
@@ -178,7 +171,7 @@ def record_care(
         raise ValidationError(
             _("Write the care given or where the person was oriented."), field="care_given"
         )
-    _person(store, person_id)
+    require_live_person(store, person_id)
     care_id = new_id()
     store.record(
         "care",

@@ -116,14 +116,13 @@ def _persons_filter(text: str | None) -> tuple[str, list[Any]]:
 
 
 def persons_page(
-    db: sqlite_utils.Database, *, offset: int = 0, limit: int = 50, text: str | None = None
+    db: sqlite_utils.Database, *, offset: int = 0, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Live persons, newest first; ``text`` filters on number, names and category."""
-    where, params = _persons_filter(text)
+    """Live persons, newest first (filtered lists go through :func:`matching_rowids`)."""
     return list(
         db.query(
-            f"SELECT * FROM persons WHERE {where} ORDER BY created_hlc DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
+            f"SELECT * FROM persons WHERE {LIVE} ORDER BY created_hlc DESC LIMIT ? OFFSET ?",
+            [limit, offset],
         )
     )
 
@@ -154,10 +153,7 @@ def persons_by_rowids(db: sqlite_utils.Database, rowids: list[int]) -> list[dict
     return [found[r] for r in rowids if r in found]
 
 
-def count_matching(db: sqlite_utils.Database, text: str | None) -> int:
+def count_persons(db: sqlite_utils.Database, text: str | None = None) -> int:
+    """How many live persons (matching ``text`` when given)."""
     where, params = _persons_filter(text)
     return int(db.conn.execute(f"SELECT count(*) FROM persons WHERE {where}", params).fetchone()[0])
-
-
-def count_persons(db: sqlite_utils.Database) -> int:
-    return int(db.conn.execute(f"SELECT count(*) FROM persons WHERE {LIVE}").fetchone()[0])
