@@ -125,7 +125,15 @@ class PersonScreen(ModalScreen[bool]):
 
         self.app.push_screen(RetriageDialog(), chosen)
 
-    def _form(self, title: str, fields: list[tuple[str, str]], apply: Any) -> None:
+    def _form(
+        self,
+        title: str,
+        fields: list[tuple[str, str]],
+        apply: Any,
+        current: dict[str, Any] | None = None,
+    ) -> None:
+        """A form over ``fields``, filled with ``current`` (default: the person's columns)."""
+
         def submitted(values: dict[str, str] | None) -> None:
             if values is None:
                 return
@@ -136,8 +144,9 @@ class PersonScreen(ModalScreen[bool]):
                 return
             self._done(_("Saved."))
 
-        current = {k: str(self.row.get(k) or "") for k, _label in fields}
-        self.app.push_screen(FormDialog(title, fields, current), submitted)
+        source = self.row if current is None else current
+        filled = {k: str(source.get(k) or "") for k, _label in fields}
+        self.app.push_screen(FormDialog(title, fields, filled), submitted)
 
     def action_identity(self) -> None:
         fields = [
@@ -168,7 +177,9 @@ class PersonScreen(ModalScreen[bool]):
                 self.store, self.operator, self.person_id, {k: v for k, v in values.items() if v}
             )
 
-        self._form(_("X description"), fields, apply)
+        # The description is rewritten whole: start from the one on record so nothing is lost.
+        described = json.loads(self.row["x_description"]) if self.row.get("x_description") else {}
+        self._form(_("X description"), fields, apply, described)
 
     def action_evacuate(self) -> None:
         fields = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from rich.text import Text
 
 from fieldkit.screens.app import FieldkitApp
@@ -212,3 +214,28 @@ async def test_evacuation_is_recorded(fixed_clock_station, app_on):
         row = queries.person_by_number(store.db, N1)
         assert (row["destination"], row["vehicle"]) == ("HEGP", "VSAV 12")
         assert queries.bilan(store.db).evacuated == 1
+
+
+async def test_editing_an_x_description_starts_from_the_one_on_record(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    result = count_person(store, "x", PersonInput(nf399=N1, category="UA"))
+    from fieldkit.services.persons import mark_x
+
+    mark_x(store, "x", result.person_id, {"sex": "H", "clothing": "veste rouge"})
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "enter")
+        await pilot.pause()
+        await pilot.press("x")
+        await pilot.pause()
+        assert app.screen.query_one("#f-clothing").value == "veste rouge"
+        app.screen.query_one("#f-tattoos").value = "ancre, avant-bras gauche"
+        app.screen.query_one("#f-belongings").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        row = queries.person_by_number(store.db, N1)
+        assert json.loads(row["x_description"]) == {
+            "sex": "H",
+            "clothing": "veste rouge",
+            "tattoos": "ancre, avant-bras gauche",
+        }
