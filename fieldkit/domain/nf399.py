@@ -65,6 +65,8 @@ _SPACES_AND_DASHES = re.compile("[\\s" + re.escape("".join(sorted(_DASHES))) + "
 
 def normalize_scan(raw: str) -> str:
     """The number carried by a scan or a typed entry: unwrapped, uppercase, no spaces or dashes."""
+    if raw.isascii() and raw.isalnum():
+        return raw.upper()  # the common case: nothing to unwrap or normalise
     text = raw if raw.isprintable() else _control_to_space(raw)
     text = unicodedata.normalize("NFKC", text).strip()
     text = _AIM_ID.sub("", text)

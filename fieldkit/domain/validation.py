@@ -587,6 +587,10 @@ _CATEGORIES: dict[str, Category] = {
 
 def parse_category(value: str) -> Category:
     """UA, UR, Impliqué or DCD from its name, a prefix of "impliqué" or the key 1-4."""
+    if isinstance(value, str) and value.isascii():
+        known = _CATEGORIES.get(value.strip().lower())
+        if known is not None:
+            return known
     words = _fold(_require_text(value, "category")).replace(" ", "")
     if len(words) >= 3 and "implique".startswith(words):
         return Category.IMPLIQUE

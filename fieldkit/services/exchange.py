@@ -5,18 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+import os
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
+
+import msgspec
 
 from fieldkit.domain import validation
 from fieldkit.domain.hlc import wall_seconds
 from fieldkit.domain.ids import new_id, person_id_for_number
 from fieldkit.domain.triage import international
 from fieldkit.errors import FieldkitError, ValidationError
-from fieldkit.i18n import _
-from fieldkit.services.persons import PersonInput, _triage_values, validated_person
+from fieldkit.i18n import _, current_language
+from fieldkit.services.persons import PersonInput, _triage_values, person_values
 from fieldkit.services.station import bracelet_ranges, number_format
 from fieldkit.store import queries
 from fieldkit.store.store import Store, Write
@@ -104,17 +110,26 @@ def _csv_cell(value: Any) -> str:
     return text
 
 
+_decode_json = msgspec.json.Decoder().decode
+_decode_frame = msgspec.msgpack.Decoder().decode
+_IMPORT_FIELDS = frozenset(PERSON_FIELDS) | {
+    "category",
+    "refinement",
+    "type",
+    "id",
+    "death_stage",
+    "created_at",
+    "created_by",
+}
+_NOT_TEXT_FIELDS = frozenset({"x_description", "apparent_age"})
+
+
 def _person_input(record: dict[str, Any]) -> PersonInput:
-    allowed = set(PERSON_FIELDS) | {"category", "refinement", "type", "id", "death_stage"}
-    allowed |= {"created_at", "created_by"}
-    unknown = sorted(set(record) - allowed)
-    if unknown:
-        raise ValidationError(
-            _("Unknown field {field}.").format(field=unknown[0]), field=unknown[0]
-        )
+    if not record.keys() <= _IMPORT_FIELDS:
+        unknown = sorted(record.keys() - _IMPORT_FIELDS)[0]
+        raise ValidationError(_("Unknown field {field}.").format(field=unknown), field=unknown)
     for name, value in record.items():
-        exempt = name in ("x_description", "apparent_age")
-        if not exempt and value is not None and not isinstance(value, str):
+        if value is not None and not isinstance(value, str) and name not in _NOT_TEXT_FIELDS:
             raise ValidationError(_("Field {field} must be text.").format(field=name), field=name)
     return PersonInput(
         nf399=record.get("nf399"),
@@ -154,64 +169,184 @@ def _lines(source: IO[bytes]) -> Iterator[tuple[int, str]]:
 
 
 def import_jsonl(store: Store, author: str, path: Path) -> int:
-    """Import person records in the export's JSONL shape: all of them, or none with the reason."""
+    """Import person records in the export's JSONL shape: all of them, or none with the reason.
+
+    Large files are validated in a second process while this one writes (one transaction:
+    an error on any line rolls back every line before it).
+    """
+    fmt, ranges = number_format(store), bracelet_ranges(store)
     try:
-        with path.open("rb") as source:
-            writes, count = _import_writes(store, _lines(source))
+        parallel = path.stat().st_size >= PARALLEL_IMPORT_BYTES
     except OSError as exc:
-        raise FieldkitError(
-            _("Cannot read {path}: {reason}.").format(path=path, reason=exc.strerror)
-        ) from None
-    if writes:
-        store.record_many(writes, author)
+        raise _unreadable(path, exc) from None
+    worker = _WorkerBatches(path, fmt, ranges) if parallel else None
+    count = 0
+    seen_numbers: dict[str, int] = {}
+    try:
+        with store.transaction():
+            batches = worker if worker is not None else _validated_batches(path, fmt, ranges)
+            for batch in batches:
+                writes = _import_writes(store, batch, seen_numbers)
+                if writes:
+                    store.record_many(writes, author)
+                count += len(batch)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    finally:
+        if worker is not None:
+            worker.close()
     return count
 
 
-def _import_writes(store: Store, lines: Iterable[tuple[int, str]]) -> tuple[list[Write], int]:
-    writes: list[Write] = []
-    seen_numbers: dict[str, int] = {}
-    count = 0
-    batch: list[tuple[int, str | None, dict[str, Any], tuple[str, str | None] | None]] = []
-    fmt, ranges = number_format(store), bracelet_ranges(store)
-    for line, text in lines:
-        try:
-            record = json.loads(text)
-            if not isinstance(record, dict):
-                raise ValidationError(_("Each line must be one JSON object."))
-            kind = record.get("type", "person")
-            if kind != "person":
-                raise ValidationError(
-                    _("Unsupported record type {kind}.").format(kind=kind), field="type"
-                )
-            number, values, triage = validated_person(
-                store, _person_input(record), confirmed_outside=True, fmt=fmt, ranges=ranges
-            )
-        except json.JSONDecodeError:
-            raise ValidationError(_("Line {line} is not valid JSON.").format(line=line)) from None
-        except ValidationError as exc:
+PARALLEL_IMPORT_BYTES = 1 << 20  # from about 8,000 persons up, validate in a second process
+IMPORT_BATCH = 4000  # validated lines per batch (written as one record_many)
+_CHILD_MODULE = "fieldkit.services.import_child"
+_Validated = tuple[int, str | None, dict[str, Any], tuple[str, str | None] | None]
+
+
+def _unreadable(path: Path, exc: OSError) -> FieldkitError:
+    return FieldkitError(
+        _("Cannot read {path}: {reason}.").format(path=path, reason=exc.strerror or exc)
+    )
+
+
+def _validated_batches(
+    path: Path,
+    fmt: validation.NumberFormat,
+    ranges: list[validation.BraceletRange],
+    size: int | None = None,
+) -> Iterator[list[_Validated]]:
+    """The file's records, validated, in batches; the first invalid line raises its error."""
+    size = size or IMPORT_BATCH
+    batch: list[_Validated] = []
+    with path.open("rb") as source:
+        for line, text in _lines(source):
+            batch.append(_validated_line(line, text, fmt, ranges))
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def _validated_line(
+    line: int, text: str, fmt: validation.NumberFormat, ranges: list[validation.BraceletRange]
+) -> _Validated:
+    try:
+        record = _decode_json(text)
+        if not isinstance(record, dict):
+            raise ValidationError(_("Each line must be one JSON object."))
+        kind = record.get("type", "person")
+        if kind != "person":
             raise ValidationError(
-                _("Line {line}: {message}").format(line=line, message=exc.message),
-                field=exc.field,
-            ) from None
-        if number is not None:
-            if number in seen_numbers:
-                raise ValidationError(
-                    _(
-                        "Line {line}: victim number {number} already appears on line {first}."
-                    ).format(line=line, number=number, first=seen_numbers[number]),
-                    field="nf399",
+                _("Unsupported record type {kind}.").format(kind=kind), field="type"
+            )
+        number, values, triage = person_values(
+            _person_input(record), fmt, ranges, confirmed_outside=True
+        )
+    except msgspec.DecodeError:
+        raise ValidationError(_("Line {line} is not valid JSON.").format(line=line)) from None
+    except ValidationError as exc:
+        raise ValidationError(
+            _("Line {line}: {message}").format(line=line, message=exc.message),
+            field=exc.field,
+        ) from None
+    return line, number, values, triage
+
+
+class _WorkerBatches:
+    """Batches validated by a child process (``fieldkit.services.import_child``) as they come."""
+
+    def __init__(
+        self, path: Path, fmt: validation.NumberFormat, ranges: list[validation.BraceletRange]
+    ) -> None:
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), package_root]))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", _CHILD_MODULE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        header = {
+            "path": str(path),
+            "pattern": fmt.pattern,
+            "example": fmt.example,
+            "ranges": [[r.first, r.last] for r in ranges],
+            "language": current_language(),
+            "batch": IMPORT_BATCH,
+        }
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(header).encode() + b"\n")
+        self.process.stdin.close()
+        self.stdout = self.process.stdout
+
+    def _frame(self) -> list[Any]:
+        head = self.stdout.read(4)
+        if len(head) < 4:
+            raise FieldkitError(_("The import stopped unexpectedly: nothing was imported."))
+        (size,) = struct.unpack(">I", head)
+        body = self.stdout.read(size)
+        if len(body) < size:
+            raise FieldkitError(_("The import stopped unexpectedly: nothing was imported."))
+        message: list[Any] = _decode_frame(body)
+        return message
+
+    def __iter__(self) -> Iterator[list[_Validated]]:
+        while True:
+            message = self._frame()
+            kind = message[0]
+            if kind == "batch":
+                yield [
+                    (line, number, values, tuple(triage) if triage is not None else None)
+                    for line, number, values, triage in message[1]
+                ]
+            elif kind == "done":
+                return
+            elif kind == "invalid":
+                raise ValidationError(message[1], field=message[2])
+            elif kind == "oserror":
+                raise OSError(message[1])
+            else:
+                raise FieldkitError(
+                    _("The import stopped unexpectedly: nothing was imported.") + f" ({message[1]})"
                 )
-            seen_numbers[number] = line
-        batch.append((line, number, values, triage))
-        count += 1
-    existing = _existing_by_number(store, list(seen_numbers))
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.stdout.close()
+
+
+def _import_writes(
+    store: Store, batch: list[_Validated], seen_numbers: dict[str, int]
+) -> list[Write]:
+    """The writes for one validated batch; a number seen on an earlier line is refused."""
+    writes: list[Write] = []
+    numbers = []
+    for line, number, _values, _triage in batch:
+        if number is None:
+            continue
+        first = seen_numbers.setdefault(number, line)
+        if first != line:
+            raise ValidationError(
+                _("Line {line}: victim number {number} already appears on line {first}.").format(
+                    line=line, number=number, first=first
+                ),
+                field="nf399",
+            )
+        numbers.append(number)
+    existing = _existing_by_number(store, numbers)
+    site = store.meta.get("site")
     for _line, number, values, triage in batch:
         current = existing.get(number) if number else None
         person_id = (
             current["id"] if current else person_id_for_number(number) if number else new_id()
         )
         if current is None:
-            values.setdefault("site", store.meta.get("site"))
+            values.setdefault("site", site)
             changed = values
         else:
             changed = {k: v for k, v in values.items() if current.get(k) != v}
@@ -221,7 +356,7 @@ def _import_writes(store: Store, lines: Iterable[tuple[int, str]]) -> tuple[list
             current is None or (current.get("category"), current.get("refinement")) != triage
         ):
             writes.append(Write("triage", new_id(), _triage_values(person_id, triage, None)))
-    return writes, count
+    return writes
 
 
 def _existing_by_number(store: Store, numbers: list[str]) -> dict[str, dict[str, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,20 +58,30 @@ def validated_person(
 ) -> tuple[str | None, dict[str, Any], tuple[str, str | None] | None]:
     """Validate every field; returns (number, person values, (category, refinement) or None).
 
-    ``fmt`` and ``ranges`` default to the station's settings (pass them to validate in bulk).
+    ``fmt`` and ``ranges`` default to the station's settings.
     """
+    return person_values(
+        data,
+        fmt or number_format(store),
+        bracelet_ranges(store) if ranges is None else ranges,
+        confirmed_outside=confirmed_outside,
+    )
+
+
+def person_values(
+    data: PersonInput,
+    fmt: validation.NumberFormat,
+    ranges: Sequence[validation.BraceletRange],
+    *,
+    confirmed_outside: bool = False,
+) -> tuple[str | None, dict[str, Any], tuple[str, str | None] | None]:
+    """:func:`validated_person` with the station's settings given (no store: bulk, processes)."""
     number = None
     if data.nf399:
         number = validation.validate_nf399(
-            data.nf399,
-            fmt or number_format(store),
-            bracelet_ranges(store) if ranges is None else ranges,
-            confirmed_outside=confirmed_outside,
+            data.nf399, fmt, ranges, confirmed_outside=confirmed_outside
         )
-    family, given = validation.validate_identity(
-        validation.validate_name(data.family_name, "family_name"),
-        validation.validate_name(data.given_names, "given_names"),
-    )
+    family, given = validation.validate_identity(data.family_name, data.given_names)
     values: dict[str, Any] = {
         "nf399": number,
         "family_name": family,

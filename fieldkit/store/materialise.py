@@ -31,8 +31,11 @@ def dumps(value: Any) -> str:
 STAGE_RANK = {"identified": 1, "announced": 2}
 
 
+_JSON_TYPES = (dict, list)
+
+
 def _column_value(value: Any) -> Any:
-    if isinstance(value, dict | list):
+    if isinstance(value, _JSON_TYPES):
         return dumps(value)
     return value
 
@@ -163,33 +166,34 @@ def _merge_mutable(
 def _new_row(
     spec: EntitySpec, change: Change, events: dict[str, list[Change]] | None
 ) -> dict[str, Any]:
-    """The row of a record created by a single change (the bulk-import path)."""
+    """The row of a record created by a single change (the bulk-import path: kept lean)."""
     stamp = [change.hlc, change.origin, change.change_id]
+    fields = spec.fields
     row: dict[str, Any] = {}
     clock: dict[str, list[Any]] = {}
     for name, value in change.values.items():
-        if name == DELETED:
+        if name in fields:
+            row[name] = dumps(value) if isinstance(value, _JSON_TYPES) else value
+        elif name == DELETED:
             row["deleted"] = 1 if value else 0
-        elif name in spec.fields or name == REPLACED_BY:
-            row[name] = _column_value(value)
+        elif name == REPLACED_BY:
+            row[name] = value
         else:
             continue
         clock[name] = stamp
-    person_events = events.pop(change.entity_id, []) if events is not None else []
+    person_events = events.pop(change.entity_id, None) if events is not None else None
     first = change
     newest = change.hlc
     if person_events:
         row.update(_derived(person_events))
         first = min([change, *person_events], key=lambda c: c.order_key)
         newest = max(newest, *(c.hlc for c in person_events))
-    row.update(
-        id=change.entity_id,
-        created_hlc=first.hlc,
-        created_origin=first.origin,
-        created_by=first.author,
-        updated_hlc=newest,
-        clock=dumps(clock),
-    )
+    row["id"] = change.entity_id
+    row["created_hlc"] = first.hlc
+    row["created_origin"] = first.origin
+    row["created_by"] = first.author
+    row["updated_hlc"] = newest
+    row["clock"] = dumps(clock)
     return row
 
 
@@ -230,11 +234,12 @@ def _insert_facts(
         # a fact is written once; should two claim one id, the first by (hlc, origin) stands
         change = group[0] if len(group) == 1 else min(group, key=lambda c: c.order_key)
         values = change.values
-        rows.append(
-            [entity_id]
-            + [_column_value(values.get(c)) for c in columns]
-            + [change.hlc, change.origin, change.author, change.change_id]
-        )
+        row: list[Any] = [entity_id]
+        for column in columns:
+            value = values.get(column)
+            row.append(dumps(value) if isinstance(value, _JSON_TYPES) else value)
+        row += (change.hlc, change.origin, change.author, change.change_id)
+        rows.append(row)
         person_id = values.get("person_id")
         if tracked and isinstance(person_id, str):
             events[person_id].append(change)

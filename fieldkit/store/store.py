@@ -115,17 +115,18 @@ class Store:
             seq = self._max_seq(self.station_id)
             histories = self._histories_for(writes)
             changes = []
+            station, tick = self.station_id, self.clock.tick
             for write in writes:
                 seq += 1
-                base = (
-                    {k: list(v) for k, v in write.base.items()}
-                    if write.base is not None
-                    else _seen_base(histories.get(write.entity_id), write.values)
-                )
+                if write.base is not None:
+                    base = {k: list(v) for k, v in write.base.items()}
+                else:
+                    history = histories.get(write.entity_id)
+                    base = {} if history is None else _seen_base(history, write.values)
                 change = Change(
-                    self.station_id,
+                    station,
                     seq,
-                    self.clock.tick(),
+                    tick(),
                     write.entity,
                     write.entity_id,
                     dict(write.values),
