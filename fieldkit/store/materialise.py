@@ -2,7 +2,9 @@
 
 Mutable entities keep, per row, a ``clock`` JSON map ``field -> [hlc, origin, change_id]`` of the
 write that currently wins; a change sets a field only when its ``(hlc, origin)`` is larger, so the
-result does not depend on arrival order. Append-only facts are inserted once by id.
+result does not depend on arrival order. When one write holds every field (a record created by a
+single change, the common case) the clock is stored compact: ``{"@": stamp, "=": [fields]}``.
+Append-only facts are inserted once by id.
 """
 
 from __future__ import annotations
@@ -44,6 +46,25 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def encode_clock(clock: dict[str, list[Any]]) -> str:
+    """The clock as stored: compact when a single write holds every field."""
+    if len(clock) > 1:
+        stamps = iter(clock.values())
+        first = next(stamps)
+        if all(stamp == first for stamp in stamps):
+            return dumps({"@": first, "=": sorted(clock)})
+    return dumps(clock)
+
+
+def decode_clock(text: str | bytes) -> dict[str, list[Any]]:
+    """The clock map ``field -> stamp`` from its stored form (either form)."""
+    clock: dict[str, Any] = _decode(text)
+    if "@" in clock:
+        stamp = clock["@"]
+        return {name: stamp for name in clock["="]}
+    return clock
+
+
 def fetch_clocks(
     db: sqlite_utils.Database, table: str, ids: Sequence[str]
 ) -> dict[str, dict[str, Any]]:
@@ -60,7 +81,7 @@ def _fetch_existing(
         marks = ",".join("?" * len(chunk))
         cursor = db.conn.execute(f"SELECT id, clock FROM {table} WHERE id IN ({marks})", chunk)
         for row_id, clock in cursor.fetchall():
-            found[row_id] = {"clock": _decode(clock)}
+            found[row_id] = {"clock": decode_clock(clock)}
     return found
 
 
@@ -147,11 +168,11 @@ def _merge_mutable(
                 created_origin=first.origin,
                 created_by=first.author,
                 updated_hlc=max(c.hlc for c in [*group, *person_events]),
-                clock=dumps(clock),
+                clock=encode_clock(clock),
             )
             inserts.append(updates)
         else:
-            updates["clock"] = dumps(clock)
+            updates["clock"] = encode_clock(clock)
             sets = ", ".join(f"{_q(k)} = ?" for k in updates)
             db.conn.execute(
                 f"UPDATE {spec.table} SET {sets}, updated_hlc = max(updated_hlc, ?) WHERE id = ?",
@@ -170,7 +191,7 @@ def _new_row(
     stamp = [change.hlc, change.origin, change.change_id]
     fields = spec.fields
     row: dict[str, Any] = {}
-    clock: dict[str, list[Any]] = {}
+    written: list[str] = []
     for name, value in change.values.items():
         if name in fields:
             row[name] = dumps(value) if isinstance(value, _JSON_TYPES) else value
@@ -180,7 +201,7 @@ def _new_row(
             row[name] = value
         else:
             continue
-        clock[name] = stamp
+        written.append(name)
     person_events = events.pop(change.entity_id, None) if events is not None else None
     first = change
     newest = change.hlc
@@ -193,7 +214,11 @@ def _new_row(
     row["created_origin"] = first.origin
     row["created_by"] = first.author
     row["updated_hlc"] = newest
-    row["clock"] = dumps(clock)
+    if len(written) > 1:
+        written.sort()
+        row["clock"] = dumps({"@": stamp, "=": written})
+    else:
+        row["clock"] = dumps({name: stamp for name in written})
     return row
 
 

@@ -213,16 +213,23 @@ class Store:
         return int(row[0]) if row else 0
 
     def _advance_origins(self, changes: Sequence[Change]) -> None:
-        top: dict[str, int] = {}
+        seqs: dict[str, set[int]] = defaultdict(set)
         for change in changes:
-            top[change.origin] = max(top.get(change.origin, 0), change.seq)
-        for origin, high in top.items():
+            seqs[change.origin].add(change.seq)
+        for origin, held_now in seqs.items():
+            high = max(held_now)
             row = self.db.execute(
                 "SELECT contiguous, max_seq FROM origins WHERE origin = ?", [origin]
             ).fetchone()
             contiguous, max_seq = (int(row[0]), int(row[1])) if row else (0, 0)
             max_seq = max(max_seq, high)
-            if max_seq > contiguous:
+            if (
+                max_seq == high
+                and len(held_now) == high - contiguous
+                and min(held_now) > contiguous
+            ):
+                contiguous = high  # exactly the next run of seqs (local writes): no need to look
+            elif max_seq > contiguous:
                 held = self.db.execute(
                     "SELECT seq FROM changes WHERE origin = ? AND seq > ? ORDER BY seq",
                     [origin, contiguous],
