@@ -256,16 +256,31 @@ def import_(home: Path, passphrase_file: Path | None, file: Path) -> None:
 @cli.command()
 @station_options
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "pfif"]),
+    default="jsonl",
+    show_default=True,
 )
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None)
-def export(home: Path, passphrase_file: Path | None, fmt: str, out: Path | None) -> None:
-    """Export what this station may read (CSV: UTF-8 with BOM, ';')."""
+@click.option(
+    "--pfif-domain",
+    default=None,
+    help="PFIF: domain of the record ids (default: the station's setting, else the incident).",
+)
+def export(
+    home: Path, passphrase_file: Path | None, fmt: str, out: Path | None, pfif_domain: str | None
+) -> None:
+    """Export what this station may read (CSV: UTF-8 with BOM, ';'; PFIF 1.4 XML)."""
     from fieldkit.services.exchange import export_csv, export_jsonl
 
     store = _open(home, passphrase_file)
     try:
-        writer = export_csv if fmt == "csv" else export_jsonl
+        writer: Callable[[Any, Any], int] = export_csv if fmt == "csv" else export_jsonl
+        if fmt == "pfif":
+            from fieldkit.services.pfif import export_pfif
+
+            writer = functools.partial(export_pfif, domain=pfif_domain, operator=_operator())
         if out is None:
             writer(store, sys.stdout)
         else:
@@ -339,3 +354,7 @@ _register_services(cli)
 from fieldkit.cli_sync import register as _register_sync  # noqa: E402
 
 _register_sync(cli)
+
+from fieldkit.cli_reports import register as _register_reports  # noqa: E402
+
+_register_reports(cli)
