@@ -13,7 +13,107 @@ from typing import Any
 import click
 
 from fieldkit.cli import _open, _operator, station_options
+from fieldkit.errors import ValidationError
 from fieldkit.i18n import _
+
+# --- SI-VIC hospital cross-check -----------------------------------------------------------------
+
+SIVIC_COLUMNS = """\b
+Accepted columns (first line; French or English; any order; others ignored):
+  victim number   nf399, numero, numero SINUS, victim number
+  family name     nom, nom de famille, family name, last name
+  given names     prenom, prenoms, given names, first name
+  birth date      date de naissance, DDN, birth date, date of birth
+  sex             sexe, sex
+  hospital        etablissement, hopital, hospital
+  admission date  date d'admission, admission, admission date
+Separator ';', ',' or tab; UTF-8 with or without BOM, else Latin-1 (Windows).
+Each row needs a victim number or a family name. See docs/sivic.md.
+"""
+
+
+@click.group(
+    "sivic",
+    help="SI-VIC hospital lists crossed with the persons counted in the field (CIAV).\n\n"
+    + SIVIC_COLUMNS,
+)
+def sivic() -> None:
+    pass
+
+
+@sivic.command(
+    "import",
+    help="Import a SI-VIC admissions list (CSV); bad lines are refused, the others kept.\n\n"
+    + SIVIC_COLUMNS,
+)
+@station_options
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def sivic_import(home: Path, passphrase_file: Path | None, file: Path, as_json: bool) -> None:
+    from fieldkit.services.sivic import import_admissions
+
+    store = _open(home, passphrase_file)
+    try:
+        result = import_admissions(store, _operator(), file)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(
+            _(
+                "{imported} admissions imported, {duplicates} already known, {refused} lines"
+                " refused."
+            ).format(imported=result.imported, duplicates=result.duplicates, refused=result.refused)
+        )
+        if result.ignored_columns:
+            click.echo(
+                _("Columns ignored: {columns}.").format(
+                    columns=", ".join(_printable(c) for c in result.ignored_columns)
+                )
+            )
+    for error in result.errors:
+        click.echo(_printable(error), err=True)
+    if result.refused > len(result.errors):
+        click.echo(
+            _("... and {count} more lines refused.").format(
+                count=result.refused - len(result.errors)
+            ),
+            err=True,
+        )
+    if result.refused:
+        click.get_current_context().exit(ValidationError.exit_code)
+
+
+@sivic.command("report")
+@station_options
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def sivic_report(home: Path, passphrase_file: Path | None, as_json: bool) -> None:
+    """Counted and admitted, evacuated but not admitted, admitted without a field number."""
+    from fieldkit.services.sivic import cross_check
+
+    store = _open(home, passphrase_file)
+    try:
+        result = cross_check(store, _operator())
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(_("{count} admissions imported.").format(count=result.admissions))
+    sections = (
+        (_("Counted and admitted"), result.counted_and_admitted),
+        (_("Evacuated but not admitted"), result.evacuated_not_admitted),
+        (_("Admitted without a field number"), result.admitted_without_field_number),
+    )
+    for title, rows in sections:
+        click.echo(f"{title}: {len(rows)}")
+        for row in rows:
+            name = " ".join(p for p in (row.get("family_name"), row.get("given_names")) if p)
+            place = row.get("hospital") or row.get("destination") or ""
+            values = (row.get("nf399") or "-", name or "X", place, row.get("admitted_at"))
+            click.echo("  " + "  ".join(_printable(v) for v in values if v))
+
 
 # --- audit of reads ----------------------------------------------------------------------------
 
@@ -64,6 +164,6 @@ def _printable(value: Any) -> str:
 
 def register(group: click.Group) -> None:
     """Add the commands of the reports to ``group`` (idempotent)."""
-    for command in (audit_command,):
+    for command in (audit_command, sivic):
         if command.name not in group.commands:
             group.add_command(command)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from fieldkit.services.pfif import NAMESPACE, STATUSES, export_pfif, record_id
 from fieldkit.services.police import record_death_stage
 from fieldkit.store.store import Store
 from tests.conftest import env_with_passphrase
-from tests.reports.conftest import AUTHOR, count
+from tests.reports.conftest import AUTHOR, Result, count, run_cli
 
 NS = {"pfif": NAMESPACE}
 UTC_DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
@@ -212,23 +210,20 @@ def test_cli_export_pfif(tmp_path: Path):
     home = tmp_path / "st"
     env = env_with_passphrase()
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "fieldkit", *args, "--home", str(home)],
-            capture_output=True, text=True, env=env, timeout=60,
-        )  # fmt: skip
+    def run(*args: str) -> Result:
+        return run_cli(*args, "--home", str(home), env=env)
 
     assert (
-        run("init", "--role", "pma", "--station", "PMA-1", "--incident", "ATT 2026").returncode == 0
+        run("init", "--role", "pma", "--station", "PMA-1", "--incident", "ATT 2026").exit_code == 0
     )
-    assert run("person", "add", "--triage", "UR", "--family-name", "Éloïse & <Cie>").returncode == 0
+    assert run("person", "add", "--triage", "UR", "--family-name", "Éloïse & <Cie>").exit_code == 0
     out = tmp_path / "export.xml"
     result = run("export", "--format", "pfif", "--out", str(out), "--pfif-domain", "Example.ORG")
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     root = parse(out.read_text(encoding="utf-8"))
     check_pfif_rules(root)
     person = root.find("pfif:person", NS)
     assert field(person, "family_name") == "Éloïse & <Cie>"
     assert (field(person, "person_record_id") or "").startswith("example.org/")
     bad = run("export", "--format", "pfif", "--pfif-domain", "no domain")
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.exit_code == 2 and "Traceback" not in bad.stderr
