@@ -296,10 +296,47 @@ def export(
 @cli.command()
 @station_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def bilan(home: Path, passphrase_file: Path | None, as_json: bool) -> None:
+@click.option("--history", is_flag=True, help="The hourly history of the bilan, with a chart.")
+@click.option(
+    "--csv",
+    "csv_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="With --history: write the hourly history to this CSV file.",
+)
+@click.option(
+    "--pdf",
+    "pdf_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the current bilan and the hourly history to this PDF file.",
+)
+@click.option("--snapshot", is_flag=True, help="Record the bilan as this hour's snapshot (cron).")
+def bilan(
+    home: Path,
+    passphrase_file: Path | None,
+    as_json: bool,
+    history: bool,
+    csv_out: Path | None,
+    pdf_out: Path | None,
+    snapshot: bool,
+) -> None:
     """Counts by category, refinement, site and destination."""
     from fieldkit.store.queries import bilan as compute
 
+    if history or csv_out or pdf_out or snapshot:
+        from fieldkit.cli_reports import bilan_reports
+
+        bilan_reports(
+            home,
+            passphrase_file,
+            as_json=as_json,
+            history=history,
+            csv_out=csv_out,
+            pdf_out=pdf_out,
+            snapshot=snapshot,
+        )
+        return
     store = _open(home, passphrase_file)
     try:
         result = compute(store.db)

@@ -159,6 +159,74 @@ def _printable(value: Any) -> str:
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
 
 
+# --- bilan: hourly history, CSV, PDF -------------------------------------------------------------
+
+
+def bilan_reports(
+    home: Path,
+    passphrase_file: Path | None,
+    *,
+    as_json: bool,
+    history: bool,
+    csv_out: Path | None,
+    pdf_out: Path | None,
+    snapshot: bool,
+) -> None:
+    """``fieldkit bilan --history/--csv/--pdf/--snapshot`` (called by ``fieldkit.cli.bilan``)."""
+    import shutil
+
+    from fieldkit.services import bilan_history as bh
+
+    if csv_out is not None and not history:
+        raise ValidationError(_("--csv goes with --history."))
+    store = _open(home, passphrase_file)
+    try:
+        # The history always includes the current hour.
+        taken = bh.take_snapshot(store) if snapshot else bh.ensure_hourly(store)
+        snapshots = bh.history(store)
+        if pdf_out is not None:
+            bh.write_pdf(store, pdf_out)
+            click.echo(_("Bilan written to {path}.").format(path=pdf_out), err=True)
+    finally:
+        store.close()
+    if csv_out is not None:
+        _write_csv(csv_out, snapshots)
+        click.echo(
+            _("{count} hours written to {path}.").format(count=len(snapshots), path=csv_out),
+            err=True,
+        )
+    if snapshot and not history:
+        if taken is not None:
+            click.echo(
+                _("Snapshot of {hour} recorded: total {total}.").format(
+                    hour=taken.hour, total=taken.bilan.total
+                )
+            )
+        return
+    if not history:
+        return
+    if as_json:
+        click.echo(json.dumps([s.as_dict() for s in snapshots], ensure_ascii=False, indent=2))
+        return
+    if csv_out is None:
+        width = shutil.get_terminal_size((100, 24)).columns
+        for line in bh.render_chart(snapshots, width=width):
+            click.echo(line)
+
+
+def _write_csv(path: Path, snapshots: list[Any]) -> None:
+    from fieldkit.errors import FieldkitError
+    from fieldkit.services.bilan_history import export_history_csv
+
+    try:
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            export_history_csv(snapshots, handle)
+    except OSError as exc:
+        raise FieldkitError(
+            _("Cannot write {path}: {reason}.").format(path=path, reason=exc.strerror or exc)
+        ) from None
+
+
 # --- registration ------------------------------------------------------------------------------
 
 
