@@ -61,7 +61,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "family_name": (
         "nom", "nomdefamille", "nomdenaissance", "nomdusage", "nompatient", "familyname",
-        "lastname", "surname", "name",
+        "lastname", "surname",
     ),
     "given_names": ("prenom", "prenoms", "givenname", "givennames", "firstname", "firstnames"),
     "birth_date": (
@@ -282,6 +282,8 @@ def import_admissions(
     """Import a SI-VIC admissions CSV: good rows saved, bad rows refused with their line."""
     _require_importer(store)
     try:
+        if not path.is_file():
+            raise ValidationError(_("{path} is not a file.").format(path=path))
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ValidationError(
