@@ -315,7 +315,7 @@ def render_pdf(
             printable = "".join(ch if ch.isprintable() else "?" for ch in str(value))
             return printable.encode("latin-1", "replace").decode("latin-1")
 
-    pdf.set_title(text(_("Bilan victimaire")))
+    pdf.set_title(text(_("Casualty count (bilan victimaire)")))
     pdf.set_creator("fieldkit")
     pdf.add_page()
 
@@ -339,7 +339,7 @@ def render_pdf(
                 pdf.cell(w, 6, text(value)[:60], border=1, align=align)
             pdf.ln(6)
 
-    line(_("Bilan victimaire"), size=16, style="B", height=8)
+    line(_("Casualty count (bilan victimaire)"), size=16, style="B", height=8)
     line(
         _("Incident {incident} - station {station} - {time}").format(
             incident=incident, station=station, time=moment.strftime("%d/%m/%Y %H:%M")

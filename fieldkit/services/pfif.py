@@ -293,6 +293,10 @@ def export_pfif(
     out.write(f'<pfif:pfif xmlns:pfif="{NAMESPACE}">\n')
     exported: list[str] = []
     kept: set[str] = set()
+    merged = list(_rows(store, "deleted = 0 AND replaced_by IS NOT NULL"))
+    losers: dict[str, list[str]] = {}
+    for row in merged:
+        losers.setdefault(str(row["replaced_by"]), []).append(str(row["id"]))
     for row in _rows(store, queries.LIVE):
         status = status_of(row)
         if status == "withheld":
@@ -300,16 +304,13 @@ def export_pfif(
         person_id = str(row["id"])
         own = rid(person_id)
         notes = [_status_note(store, row, status, own, station, entry_date)]
-        for (loser,) in store.db.conn.execute(
-            "SELECT id FROM persons WHERE replaced_by = ? AND deleted = 0 ORDER BY id",
-            [person_id],
-        ):
-            notes.append(_link_note(own, rid(str(loser)), station, entry_date))
+        for loser in sorted(losers.get(person_id, ())):
+            notes.append(_link_note(own, rid(loser), station, entry_date))
         _write_person(out, _person_fields(row, own, station, source, entry_date), notes)
         exported.append(person_id)
         kept.add(person_id)
     # Records merged into an exported one: their own record, linked back to the one kept.
-    for row in _rows(store, "deleted = 0 AND replaced_by IS NOT NULL"):
+    for row in merged:
         winner = str(row["replaced_by"])
         if winner not in kept:
             continue

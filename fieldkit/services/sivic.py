@@ -47,7 +47,7 @@ from fieldkit.store.store import Store
 IMPORTERS = frozenset({Role.CIAV.value})
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_LINE_CHARS = 4096
-MAX_ROWS = 200_000
+MAX_ROWS = 100_000
 MAX_COLUMNS = 60
 MAX_CELL = 200
 MAX_REPORTED_ERRORS = 100
