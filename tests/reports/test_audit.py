@@ -66,3 +66,22 @@ def test_a_bad_id_in_a_batch_records_none_of_it(ciav: Store):
     with pytest.raises(ValidationError):
         record_reads(ciav, "agent", ["ok-1", "ok-2", "bad\x00"], "liste")
     assert count_reads(ciav) == 0
+
+
+def test_cli_audit_lists_reads_and_shows_controls_escaped(tmp_path):
+    from tests.conftest import env_with_passphrase
+    from tests.reports.conftest import run_cli
+
+    home = tmp_path / "ciav"
+    h = ("--home", str(home))
+    env = env_with_passphrase(FIELDKIT_OPERATOR="agent-42")
+    assert run_cli("init", *h, "--role", "ciav", "--station", "CIAV-1", "--incident", "I",
+                   env=env).exit_code == 0  # fmt: skip
+    assert "Aucune consultation" in run_cli("audit", *h, env=env).stdout
+    person_id = run_cli("person", "add", *h, "--triage", "UR", env=env).stdout.strip()
+    assert run_cli("export", *h, "--format", "pfif", env=env).exit_code == 0
+    listed = run_cli("audit", *h, "--person", person_id, env=env)
+    assert listed.exit_code == 0
+    assert person_id in listed.stdout and "agent-42" in listed.stdout
+    assert "Export PFIF" in listed.stdout
+    assert run_cli("audit", *h, "--person", "someone-else", env=env).stdout.startswith("Aucune")

@@ -123,3 +123,14 @@ def test_cli_bilan_history_csv_and_pdf(tmp_path: Path):
     assert refused.exit_code == 2 and "--history" in refused.stderr
     plain = json.loads(run_cli("bilan", *h, "--json", env=env).stdout)
     assert plain["by_category"]["UA"] == 1
+
+
+def test_chart_by_site_and_destination():
+    first = bh.Snapshot("2026-11-25T21:00:00Z", "x", Bilan(total=3, by_site={"Bataclan": 3}))
+    second = bh.Snapshot(
+        "2026-11-25T22:00:00Z", "x", Bilan(total=9, by_site={"Bataclan": 5, "Stade": 4})
+    )
+    lines = bh.render_chart([first, second], group="by_site", width=70)
+    rows = {line.split()[0]: line.split() for line in lines[1:-1] if line.strip()}
+    assert rows["Bataclan"][-3] == "5" and rows["Stade"][-3] == "4"
+    assert rows["Stade"][1] == "█"  # 0 then 4: a blank then a full block

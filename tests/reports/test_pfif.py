@@ -142,6 +142,7 @@ def test_export_keeps_the_pfif_rules(police: Store, scene: dict[str, str]):
 def test_believed_dead_only_after_the_announcement(police: Store, scene: dict[str, str]):
     text, root = export(police)
     persons = persons_by_name(root)
+    assert sorted(persons) == ["Paul Durand", "X", "Yasmine Benali"]
     announced = persons["Paul Durand"]
     statuses = [field(n, "status") for n in announced.findall("pfif:note", NS)]
     assert statuses == ["believed_dead"]
