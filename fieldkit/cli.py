@@ -277,10 +277,14 @@ def export(
     store = _open(home, passphrase_file)
     try:
         writer: Callable[[Any, Any], int] = export_csv if fmt == "csv" else export_jsonl
-        if fmt == "pfif":
+        if fmt == "pfif":  # audits the reads itself (it leaves some persons out)
             from fieldkit.services.pfif import export_pfif
 
             writer = functools.partial(export_pfif, domain=pfif_domain, operator=_operator())
+        else:
+            from fieldkit.services.audit import record_export
+
+            record_export(store, _operator(), _("Export ({format})").format(format=fmt))
         if out is None:
             writer(store, sys.stdout)
         else:

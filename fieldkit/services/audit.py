@@ -21,6 +21,7 @@ from fieldkit.domain import validation
 from fieldkit.domain.model import Role
 from fieldkit.errors import ValidationError
 from fieldkit.i18n import _
+from fieldkit.store import queries
 from fieldkit.store.store import Store
 
 AUDITED_ROLES = frozenset({Role.CAF.value, Role.CIAV.value})
@@ -115,6 +116,23 @@ def record_reads(
             [(when, who, station, store.role, pid, why) for pid in ids],
         )
     return len(ids)
+
+
+def record_export(store: Store, operator: str, purpose: str | None = None) -> int:
+    """Record a read of every live person (an export of them all); returns how many."""
+    if not is_audited(store):
+        return 0
+    who = _operator(operator)
+    why = _purpose(purpose)
+    when = validation.utc_stamp(datetime.now(UTC))
+    station = store.meta.get("station_name") or store.station_id
+    with store.transaction():
+        cursor = store.db.conn.execute(
+            "INSERT INTO audit_reads (at, operator, station, role, person_id, purpose)"
+            f" SELECT ?, ?, ?, ?, id, ? FROM persons WHERE {queries.LIVE} ORDER BY created_hlc",
+            [when, who, station, store.role, why],
+        )
+    return int(cursor.rowcount)
 
 
 def list_reads(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -85,3 +86,24 @@ def test_cli_audit_lists_reads_and_shows_controls_escaped(tmp_path):
     assert person_id in listed.stdout and "agent-42" in listed.stdout
     assert "Export PFIF" in listed.stdout
     assert run_cli("audit", *h, "--person", "someone-else", env=env).stdout.startswith("Aucune")
+
+
+def test_csv_and_jsonl_exports_at_the_caf_and_ciav_are_audited(tmp_path):
+    from tests.conftest import env_with_passphrase
+    from tests.reports.conftest import run_cli
+
+    env = env_with_passphrase(FIELDKIT_OPERATOR="agent-5")
+    for role in ("ciav", "pma"):
+        h = ("--home", str(tmp_path / role))
+        assert run_cli("init", *h, "--role", role, "--station", "S-1", "--incident", "I",
+                       env=env).exit_code == 0  # fmt: skip
+        ids = {run_cli("person", "add", *h, "--triage", t, env=env).stdout.strip()
+               for t in ("UA", "UR")}  # fmt: skip
+        for fmt in ("csv", "jsonl"):
+            assert run_cli("export", *h, "--format", fmt, env=env).exit_code == 0
+        reads = json.loads(run_cli("audit", *h, "--json", env=env).stdout)
+        if role == "ciav":
+            assert len(reads) == 4 and {r["person_id"] for r in reads} == ids
+            assert {r["purpose"] for r in reads} == {"Export (csv)", "Export (jsonl)"}
+        else:
+            assert reads == []
