@@ -216,3 +216,15 @@ def test_cli_import_and_report(tmp_path: Path):
     assert reads and reads[0]["operator"] == "agent-cli" and reads[0]["person_id"] == person_id
     missing = run("sivic", "import", str(tmp_path / "nope.csv"))
     assert missing.exit_code != 0 and len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_utf16_tab_separated_from_a_spreadsheet(ciav: Store, tmp_path: Path):
+    text = "Numéro SINUS\tNom\tPrénom\tHôpital\r\nFR075APHP2026HP000012\tÇelik\tŞule\tBégin\r\n"
+    path = tmp_path / "u16.txt"
+    path.write_bytes(text.encode("utf-16"))  # with its BOM, as spreadsheets write it
+    result = imported(ciav, path)
+    assert (result.imported, result.refused) == (1, 0), result.errors
+    row = admissions(ciav)[0]
+    assert (row["nf399"], row["family_name"], row["given_names"], row["hospital"]) == (
+        "FR075APHP2026HP000012", "Çelik", "Şule", "Bégin",
+    )  # fmt: skip
