@@ -256,16 +256,35 @@ def import_(home: Path, passphrase_file: Path | None, file: Path) -> None:
 @cli.command()
 @station_options
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "pfif"]),
+    default="jsonl",
+    show_default=True,
 )
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None)
-def export(home: Path, passphrase_file: Path | None, fmt: str, out: Path | None) -> None:
-    """Export what this station may read (CSV: UTF-8 with BOM, ';')."""
+@click.option(
+    "--pfif-domain",
+    default=None,
+    help="PFIF: domain of the record ids (default: the station's setting, else the incident).",
+)
+def export(
+    home: Path, passphrase_file: Path | None, fmt: str, out: Path | None, pfif_domain: str | None
+) -> None:
+    """Export what this station may read (CSV: UTF-8 with BOM, ';'; PFIF 1.4 XML)."""
     from fieldkit.services.exchange import export_csv, export_jsonl
 
     store = _open(home, passphrase_file)
     try:
-        writer = export_csv if fmt == "csv" else export_jsonl
+        writer: Callable[[Any, Any], int] = export_csv if fmt == "csv" else export_jsonl
+        if fmt == "pfif":  # audits the reads itself (it leaves some persons out)
+            from fieldkit.services.pfif import export_pfif
+
+            writer = functools.partial(export_pfif, domain=pfif_domain, operator=_operator())
+        else:
+            from fieldkit.services.audit import record_export
+
+            record_export(store, _operator(), _("Export ({format})").format(format=fmt))
         if out is None:
             writer(store, sys.stdout)
         else:
@@ -281,10 +300,47 @@ def export(home: Path, passphrase_file: Path | None, fmt: str, out: Path | None)
 @cli.command()
 @station_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def bilan(home: Path, passphrase_file: Path | None, as_json: bool) -> None:
+@click.option("--history", is_flag=True, help="The hourly history of the bilan, with a chart.")
+@click.option(
+    "--csv",
+    "csv_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="With --history: write the hourly history to this CSV file.",
+)
+@click.option(
+    "--pdf",
+    "pdf_out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the current bilan and the hourly history to this PDF file.",
+)
+@click.option("--snapshot", is_flag=True, help="Record the bilan as this hour's snapshot (cron).")
+def bilan(
+    home: Path,
+    passphrase_file: Path | None,
+    as_json: bool,
+    history: bool,
+    csv_out: Path | None,
+    pdf_out: Path | None,
+    snapshot: bool,
+) -> None:
     """Counts by category, refinement, site and destination."""
     from fieldkit.store.queries import bilan as compute
 
+    if history or csv_out or pdf_out or snapshot:
+        from fieldkit.cli_reports import bilan_reports
+
+        bilan_reports(
+            home,
+            passphrase_file,
+            as_json=as_json,
+            history=history,
+            csv_out=csv_out,
+            pdf_out=pdf_out,
+            snapshot=snapshot,
+        )
+        return
     store = _open(home, passphrase_file)
     try:
         result = compute(store.db)
@@ -339,3 +395,7 @@ _register_services(cli)
 from fieldkit.cli_sync import register as _register_sync  # noqa: E402
 
 _register_sync(cli)
+
+from fieldkit.cli_reports import register as _register_reports  # noqa: E402
+
+_register_reports(cli)

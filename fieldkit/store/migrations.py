@@ -213,3 +213,56 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE TABLE sync_acks (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID"
     )
+
+
+@migration(5, "reports: hospital admissions (SI-VIC), audit of person reads, hourly bilan")
+def _v5(db: sqlite_utils.Database) -> None:
+    # Local to the station, never in the change log: SI-VIC lists imported here (CIAV) ...
+    db.execute(
+        """CREATE TABLE hospital_admissions (
+            id INTEGER PRIMARY KEY,
+            fingerprint TEXT NOT NULL UNIQUE,
+            nf399 TEXT,
+            family_name TEXT,
+            given_names TEXT,
+            name_key TEXT,
+            birth_date TEXT,
+            sex TEXT,
+            hospital TEXT,
+            admitted_at TEXT,
+            source TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            imported_at TEXT NOT NULL,
+            imported_by TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX hospital_admissions_by_nf399 ON hospital_admissions (nf399)")
+    db.execute(
+        "CREATE INDEX hospital_admissions_by_name ON hospital_admissions (name_key, birth_date)"
+    )
+    # ... every read of a person record by a CAF or CIAV operator (append-only) ...
+    db.execute(
+        """CREATE TABLE audit_reads (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            operator TEXT NOT NULL,
+            station TEXT NOT NULL,
+            role TEXT NOT NULL,
+            person_id TEXT NOT NULL,
+            purpose TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX audit_reads_by_person ON audit_reads (person_id, id)")
+    for action in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER audit_reads_no_{action.lower()} BEFORE {action} ON audit_reads"
+            " BEGIN SELECT RAISE(ABORT, 'the audit of reads is append-only'); END"
+        )
+    # ... and the bilan, one snapshot per hour (the last one taken in that hour).
+    db.execute(
+        """CREATE TABLE bilan_snapshots (
+            hour TEXT PRIMARY KEY,
+            taken_at TEXT NOT NULL,
+            body TEXT NOT NULL
+        ) WITHOUT ROWID"""
+    )
