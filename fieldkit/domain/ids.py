@@ -6,22 +6,22 @@ import os
 import threading
 import time
 
-_POOL_BYTES = 10 * 4096  # random bytes fetched at once (10 per id): one system call per 4,096 ids
+_POOL_IDS = 4096  # random parts fetched at once: one system call per 4,096 ids
 _pool = threading.local()
 
 
-def _random_80_bits() -> int:
-    """80 bits from the operating system's CSPRNG, drawn from a per-thread pool of urandom bytes.
+def _random_hex20() -> str:
+    """80 random bits as 20 hex digits, from the operating system's CSPRNG.
 
-    The pool is per process as well: a forked child starts with an empty one (see below).
+    Drawn from a per-thread pool of urandom bytes; a forked child starts with an empty pool.
     """
-    buffer: bytes = getattr(_pool, "buffer", b"")
+    pool: str = getattr(_pool, "hex", "")
     offset: int = getattr(_pool, "offset", 0)
-    if offset + 10 > len(buffer):
-        buffer, offset = os.urandom(_POOL_BYTES), 0
-        _pool.buffer = buffer
-    _pool.offset = offset + 10
-    return int.from_bytes(buffer[offset : offset + 10], "big")
+    if offset + 20 > len(pool):
+        pool, offset = os.urandom(10 * _POOL_IDS).hex(), 0
+        _pool.hex = pool
+    _pool.offset = offset + 20
+    return pool[offset : offset + 20]
 
 
 def _forget_pool() -> None:
@@ -31,8 +31,6 @@ def _forget_pool() -> None:
 
 os.register_at_fork(after_in_child=_forget_pool)
 
-PERSON_NUMBER_PREFIX = "nf-"
-
 
 def new_id(now_ms: int | None = None) -> str:
     """A random 128-bit id whose first 48 bits are the time in ms (UUIDv7-like), as 32 hex chars.
@@ -40,7 +38,10 @@ def new_id(now_ms: int | None = None) -> str:
     Time-ordered ids keep B-tree inserts at the end of the index, which keeps bulk writes fast.
     """
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    return f"{ms & 0xFFFFFFFFFFFF:012x}{_random_80_bits():020x}"
+    return f"{ms & 0xFFFFFFFFFFFF:012x}{_random_hex20()}"
+
+
+PERSON_NUMBER_PREFIX = "nf-"
 
 
 def person_id_for_number(nf399: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
 import msgspec
@@ -137,10 +138,11 @@ def _merge_mutable(
     existing = _fetch_existing(db, spec.table, list(groups))
     recheck: set[str] = set()
     inserts: list[dict[str, Any]] = []
+    new_rows: list[list[Any]] = []
     for entity_id, group in groups.items():
         row = existing.get(entity_id)
         if row is None and len(group) == 1:
-            inserts.append(_new_row(spec, group[0], events))
+            new_rows.append(_new_row(spec, group[0], events))
             continue
         recheck.add(entity_id)
         clock: dict[str, list[Any]] = row["clock"] if row else {}
@@ -179,46 +181,82 @@ def _merge_mutable(
                 [*updates.values(), newest, entity_id],
             )
             _lower_created(db, spec.table, entity_id, group)
+    if new_rows:
+        columns = _new_row_columns(spec)
+        db.conn.executemany(
+            f"INSERT INTO {spec.table} ({', '.join(_q(c) for c in columns)})"
+            f" VALUES ({', '.join('?' * len(columns))})",
+            new_rows,
+        )
     if inserts:
         _insert_rows(db, spec.table, inserts)
     return recheck
 
 
-def _new_row(
-    spec: EntitySpec, change: Change, events: dict[str, list[Change]] | None
-) -> dict[str, Any]:
-    """The row of a record created by a single change (the bulk-import path: kept lean)."""
-    stamp = [change.hlc, change.origin, change.change_id]
+_ROW_META = ("deleted", "replaced_by", "id", "created_hlc", "created_origin", "created_by")
+_ROW_TAIL = ("updated_hlc", "clock")
+_PERSON_DERIVED = ("category", "refinement", "triage_hlc", "triage_origin", "death_stage")
+
+
+def _new_row_columns(spec: EntitySpec) -> tuple[str, ...]:
+    """The columns of a row made by :func:`_new_row`, in its order."""
+    return _row_columns(spec.name)
+
+
+@cache
+def _row_columns(entity: str) -> tuple[str, ...]:
+    derived = _PERSON_DERIVED if entity == "person" else ()
+    return (*ENTITIES[entity].fields, *_ROW_META, *_ROW_TAIL, *derived)
+
+
+@cache
+def _column_positions(entity: str) -> dict[str, int]:
+    return {name: i for i, name in enumerate(_row_columns(entity))}
+
+
+def _new_row(spec: EntitySpec, change: Change, events: dict[str, list[Change]] | None) -> list[Any]:
+    """The row (in :func:`_new_row_columns` order) of a record created by a single change.
+
+    The bulk-import path, so kept lean; the result is the row the general path would insert.
+    """
     fields = spec.fields
-    row: dict[str, Any] = {}
+    position = _column_positions(spec.name)
+    width = len(fields)
+    row: list[Any] = [None] * len(position)
+    row[width] = 0  # deleted
     written: list[str] = []
     for name, value in change.values.items():
         if name in fields:
-            row[name] = dumps(value) if isinstance(value, _JSON_TYPES) else value
+            row[position[name]] = dumps(value) if isinstance(value, _JSON_TYPES) else value
         elif name == DELETED:
-            row["deleted"] = 1 if value else 0
+            row[width] = 1 if value else 0
         elif name == REPLACED_BY:
-            row[name] = value
+            row[width + 1] = value
         else:
             continue
         written.append(name)
+    first_hlc, first_origin, first_author = change.hlc, change.origin, change.author
+    newest = first_hlc
     person_events = events.pop(change.entity_id, None) if events is not None else None
-    first = change
-    newest = change.hlc
     if person_events:
-        row.update(_derived(person_events))
-        first = min([change, *person_events], key=lambda c: c.order_key)
-        newest = max(newest, *(c.hlc for c in person_events))
-    row["id"] = change.entity_id
-    row["created_hlc"] = first.hlc
-    row["created_origin"] = first.origin
-    row["created_by"] = first.author
-    row["updated_hlc"] = newest
+        for name, value in _derived(person_events).items():
+            row[position[name]] = value
+        for event in person_events:
+            if (event.hlc, event.origin) < (first_hlc, first_origin):
+                first_hlc, first_origin, first_author = event.hlc, event.origin, event.author
+            if event.hlc > newest:
+                newest = event.hlc
+    row[width + 2] = change.entity_id
+    row[width + 3] = first_hlc
+    row[width + 4] = first_origin
+    row[width + 5] = first_author
+    row[width + 6] = newest
+    stamp = [change.hlc, change.origin, change.change_id]
     if len(written) > 1:
         written.sort()
-        row["clock"] = dumps({"@": stamp, "=": written})
+        row[width + 7] = dumps({"@": stamp, "=": written})
     else:
-        row["clock"] = dumps({name: stamp for name in written})
+        row[width + 7] = dumps({name: stamp for name in written})
     return row
 
 
@@ -259,12 +297,19 @@ def _insert_facts(
         # a fact is written once; should two claim one id, the first by (hlc, origin) stands
         change = group[0] if len(group) == 1 else min(group, key=lambda c: c.order_key)
         values = change.values
-        row: list[Any] = [entity_id]
-        for column in columns:
-            value = values.get(column)
-            row.append(dumps(value) if isinstance(value, _JSON_TYPES) else value)
-        row += (change.hlc, change.origin, change.author, change.change_id)
-        rows.append(row)
+        rows.append(
+            [
+                entity_id,
+                *[
+                    dumps(value) if isinstance(value, _JSON_TYPES) else value
+                    for value in map(values.get, columns)
+                ],
+                change.hlc,
+                change.origin,
+                change.author,
+                change.change_id,
+            ]
+        )
         person_id = values.get("person_id")
         if tracked and isinstance(person_id, str):
             events[person_id].append(change)
@@ -352,7 +397,8 @@ def row_to_change(row: Sequence[Any]) -> Change:
 
 
 def change_body(change: Change) -> str:
-    body: dict[str, Any] = {"v": dict(change.values)}
+    values = change.values
+    body: dict[str, Any] = {"v": values if type(values) is dict else dict(values)}
     if change.base:
         body["b"] = dict(change.base)
     return dumps(body)
