@@ -27,7 +27,7 @@ from fieldkit.store import materialise
 from fieldkit.store.store import Store
 from fieldkit.sync import wire
 from fieldkit.sync.enrol import station_keypair
-from fieldkit.sync.state import Invite, Peer, SyncState
+from fieldkit.sync.state import Invite, Peer, SyncState, utc_stamp_of
 
 log = logging.getLogger("fieldkit.sync.hub")
 
@@ -36,6 +36,7 @@ SCAN_WINDOW = 20_000  # hub sequences examined by one pull
 DRAIN = 64  # messages handled before looking at the stop flag and the monitor again
 CACHE_LIMIT = 200_000  # encoded projections kept (hub sequence, role) -> bytes
 MAX_CLOCK_AHEAD_MS = 30 * 24 * 3600 * 1000  # a change dated further ahead is refused (see docs)
+SEEN_FLUSH_S = 5.0  # how often the hub writes when each station was last heard
 
 
 class _Rejected(Exception):
@@ -95,6 +96,10 @@ class Hub:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._cache: dict[tuple[int, str], Any] = {}
+        # station id -> (last message, protocol version, downstream cursor): the console's table
+        self._seen: dict[str, tuple[float, int | None, int | None]] = {}
+        self._seen_dirty: set[str] = set()
+        self._seen_flushed = 0.0
         self._hub_id = store.station_id
         self._incident = store.meta.get("incident", "")
         self._name = store.meta.get("station_name", "hub")
@@ -194,6 +199,7 @@ class Hub:
         poller.register(sock, zmq.POLLIN)
         poller.register(monitor, zmq.POLLIN)
         while not self._stop.is_set():
+            self._flush_seen()
             events = dict(poller.poll(100))
             if monitor in events:
                 self._monitor_events(monitor)
@@ -232,6 +238,32 @@ class Hub:
                 )
             self.rejections["handshake"] += 1
             log.warning("connection refused: %s", what)
+
+    def _flush_seen(self, every: float = SEEN_FLUSH_S) -> None:
+        """Write when each station was last heard (and its version, cursor), every few s."""
+        if not self._seen_dirty or time.monotonic() - self._seen_flushed < every:
+            return
+        self._seen_flushed = time.monotonic()
+        seen = {station: self._seen[station] for station in self._seen_dirty}
+        self._seen_dirty = set()
+        try:
+            self.state.record_seen(
+                {
+                    station: (utc_stamp_of(at), version, cursor)
+                    for station, (at, version, cursor) in seen.items()
+                }
+            )
+        except Exception:  # the table is for the console: never stop the hub for it
+            log.exception("could not record when stations were last seen")
+
+    def _note_seen(self, peer: Peer, version: int | None = None, cursor: int | None = None) -> None:
+        _at, old_version, old_cursor = self._seen.get(peer.station_id, (0.0, None, None))
+        self._seen[peer.station_id] = (
+            time.time(),
+            version if version is not None else old_version,
+            cursor if cursor is not None else old_cursor,
+        )
+        self._seen_dirty.add(peer.station_id)
 
     # -- one frame ---------------------------------------------------------------------
     def _send(self, sock: zmq.Socket, ident: bytes, payload: bytes) -> None:
@@ -272,6 +304,7 @@ class Hub:
         self._send(sock, ident, reply)
 
     def _from_peer(self, peer: Peer, message: wire.ToHub) -> bytes:
+        self._note_seen(peer, version=message.v if isinstance(message, wire.Hello) else None)
         if isinstance(message, wire.Push):
             return self._push(peer, message)
         if isinstance(message, wire.Pull):
@@ -373,6 +406,7 @@ class Hub:
             if len(rows) > limit:  # the scan stopped at its row limit, not at ``upper``
                 more = True
                 next_cursor = rows[-1][0]
+        self._note_seen(peer, cursor=max(cursor, next_cursor))  # where it stands once served
         return wire.encode_changes(cursor, max(cursor, next_cursor), more, raws)
 
     def _projected(self, row: Sequence[Any], peer: Peer) -> Any:

@@ -6,6 +6,7 @@ thread and a station agent thread can share one store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,11 @@ INVITE_TTL = timedelta(hours=24)
 
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utc_stamp_of(seconds: float) -> str:
+    """A Unix time in the form of :func:`now_iso`."""
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -183,6 +189,28 @@ class SyncState:
             self.db.execute(
                 "UPDATE sync_peers SET last_seen = ? WHERE station_id = ?", [now_iso(), station_id]
             )
+
+    def record_seen(self, seen: Mapping[str, tuple[str, int | None, int | None]]) -> None:
+        """On a hub: when each station was last heard, its protocol version and pull cursor."""
+        with self.store.transaction():
+            self.db.conn.executemany(
+                "UPDATE sync_peers SET last_seen = ? WHERE station_id = ?",
+                [(at, station) for station, (at, _v, _c) in seen.items()],
+            )
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
+                [
+                    (f"peer.{station}", json.dumps({"v": version, "cursor": cursor}))
+                    for station, (_at, version, cursor) in seen.items()
+                ],
+            )
+
+    def peer_status(self) -> dict[str, dict[str, int | None]]:
+        """On a hub: the last protocol version and pull cursor of each station heard."""
+        return {
+            key[len("peer.") :]: json.loads(value)
+            for key, value in self._all("SELECT key, value FROM sync_state WHERE key LIKE 'peer.%'")
+        }
 
     def add_sources(self, origins: Iterable[str], peer_id: str) -> None:
         """Remember the origins a peer pushed here (call inside the push's transaction)."""

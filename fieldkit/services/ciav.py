@@ -1,0 +1,361 @@
+"""The CIAV console's work: the conflict review queue, duplicate candidates, the station table.
+
+A decision is itself a change: choosing one side of a conflict writes the chosen value again (as a
+write that has seen both sides) and a ``conflict_decision`` record naming the chosen change, so
+every node learns the decision and the queue empties everywhere. A merge of duplicates sets
+``replaced_by`` and is undone by clearing it: nothing is ever destroyed.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from rapidfuzz import fuzz
+
+from fieldkit.domain.changes import DELETED, REPLACED_BY
+from fieldkit.domain.hlc import wall_seconds
+from fieldkit.domain.model import Role
+from fieldkit.errors import NotFound, PermissionDenied, ValidationError
+from fieldkit.i18n import _
+from fieldkit.services.persons import merge_duplicate, undo_merge
+from fieldkit.store import queries
+from fieldkit.store.store import Store, Write
+from fieldkit.sync.state import SyncState
+
+NOTE_MAX = 500
+DUPLICATE_LIMIT = 500  # candidates shown at once (the strongest first)
+
+
+def require_ciav(store: Store) -> None:
+    if store.role != Role.CIAV:
+        raise PermissionDenied(_("Only the CIAV settles conflicts and duplicates."))
+
+
+# -- conflicts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One conflict item as the review queue shows it: both values, both authors."""
+
+    conflict_id: str
+    kind: str  # field | delete_edit | merge_edit
+    entity: str
+    entity_id: str
+    field: str
+    label: str  # who or what the record is (identity, number)
+    change_a: str
+    change_b: str
+    value_a: Any
+    value_b: Any
+    author_a: str
+    author_b: str
+    origin_a: str
+    origin_b: str
+    at_a: datetime
+    at_b: datetime
+    decided: str | None  # the chosen change, once decided
+
+
+def _at(hlc: int) -> datetime:
+    return datetime.fromtimestamp(wall_seconds(hlc), UTC)
+
+
+def _label(store: Store, entity: str, entity_id: str) -> str:
+    if entity != "person":
+        return f"{entity} {entity_id[:12]}"
+    row = queries.person(store.db, entity_id)
+    if row is None:
+        return entity_id[:16]
+    names = " ".join(
+        part for part in (row.get("family_name"), row.get("given_names")) if part
+    ).strip()
+    number = row.get("nf399") or ""
+    return " · ".join(part for part in (names or "X", number) if part)
+
+
+def conflict_queue(store: Store, *, include_decided: bool = False) -> list[Conflict]:
+    """Conflict items, the undecided first, newest first."""
+    items = []
+    for row in queries.conflicts(store.db):
+        if row["decided"] and not include_decided:
+            continue
+        items.append(
+            Conflict(
+                conflict_id=row["conflict_id"],
+                kind=row["kind"],
+                entity=row["entity"],
+                entity_id=row["entity_id"],
+                field=row["field"],
+                label=_label(store, row["entity"], row["entity_id"]),
+                change_a=row["change_a"],
+                change_b=row["change_b"],
+                value_a=_decode(row["value_a"]),
+                value_b=_decode(row["value_b"]),
+                author_a=row["author_a"],
+                author_b=row["author_b"],
+                origin_a=row["origin_a"],
+                origin_b=row["origin_b"],
+                at_a=_at(row["hlc_a"]),
+                at_b=_at(row["hlc_b"]),
+                decided=row["decided"],
+            )
+        )
+    items.sort(key=lambda c: c.decided is not None)
+    return items
+
+
+def _decode(text: str | None) -> Any:
+    return None if text is None else msgspec.json.decode(text)
+
+
+def _lifecycle_field(change_id: str, store: Store, entity_id: str) -> str | None:
+    """DELETED or REPLACED_BY when ``change_id`` is the delete or merge of a lifecycle conflict."""
+    for change in store_changes(store, entity_id):
+        if change.change_id == change_id:
+            if change.values.get(DELETED) is True:
+                return DELETED
+            if change.values.get(REPLACED_BY):
+                return REPLACED_BY
+            return None
+    return None
+
+
+def store_changes(store: Store, entity_id: str) -> list[Any]:
+    from fieldkit.store.materialise import load_entity_changes
+
+    return load_entity_changes(store.db, entity_id)
+
+
+def decide_conflict(
+    store: Store, author: str, conflict_id: str, choice: str, note: str | None = None
+) -> str:
+    """Keep side ``a`` or ``b`` of a conflict; returns the chosen change id."""
+    require_ciav(store)
+    if choice not in ("a", "b"):
+        raise ValidationError(_("Choose side A or side B."), field="choice")
+    if note is not None and len(note) > NOTE_MAX:
+        raise ValidationError(
+            _("The note is too long: at most {max} characters.").format(max=NOTE_MAX),
+            field="note",
+        )
+    item = next(
+        (c for c in conflict_queue(store, include_decided=True) if c.conflict_id == conflict_id),
+        None,
+    )
+    if item is None:
+        raise NotFound(_("This conflict is no longer in the queue."))
+    chosen = item.change_a if choice == "a" else item.change_b
+    value = item.value_a if choice == "a" else item.value_b
+    values: dict[str, Any]
+    if item.kind == "field":
+        values = {item.field: value}
+    else:
+        lifecycle = _lifecycle_field(chosen, store, item.entity_id)
+        if lifecycle is not None:  # the delete or the merge stands
+            values = {lifecycle: value}
+        else:  # the edit stands: the record comes back with it
+            undo = DELETED if item.kind == "delete_edit" else REPLACED_BY
+            values = {item.field: value, undo: False if undo == DELETED else None}
+    decision = {"chosen_change": chosen, "note": (note or "").strip() or None}
+    store.record_many(
+        [
+            Write(item.entity, item.entity_id, values),
+            Write("conflict_decision", conflict_id, decision),
+        ],
+        author,
+    )
+    return chosen
+
+
+# -- duplicates --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuplicatePair:
+    """Two live person records that may be one person, with why."""
+
+    first: dict[str, Any]  # kept when merged (it has the number, or was counted first)
+    second: dict[str, Any]  # merged into ``first``
+    score: int  # 0-100
+    reason: str
+
+
+def _fold(text: str | None) -> str:
+    if not text:
+        return ""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(
+        ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch)
+    )
+    return " ".join(bare.split())
+
+
+def _name_key(row: dict[str, Any]) -> str:
+    """Names without accents, case or order: "DUPONT Jean" and "jean dupont" share a key."""
+    return " ".join(
+        sorted(_fold(f"{row.get('family_name') or ''} {row.get('given_names') or ''}").split())
+    )
+
+
+def _keep_first(a: dict[str, Any], b: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The record to keep: the one with a victim number, else the one counted first."""
+    if bool(a.get("nf399")) != bool(b.get("nf399")):
+        return (a, b) if a.get("nf399") else (b, a)
+    return (a, b) if (a["created_hlc"], a["id"]) <= (b["created_hlc"], b["id"]) else (b, a)
+
+
+def _compatible(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    for field in ("sex", "birth_date"):
+        if a.get(field) and b.get(field) and a[field] != b[field]:
+            return False
+    return not (a.get("nf399") and b.get("nf399") and a["nf399"] != b["nf399"])
+
+
+def duplicate_candidates(store: Store, limit: int = DUPLICATE_LIMIT) -> list[DuplicatePair]:
+    """Pairs of live persons sharing a victim number, or whose names match whatever the order,
+    case and accents, with nothing (sex, birth date, number) telling them apart."""
+    rows = list(
+        store.db.query(
+            "SELECT id, nf399, family_name, given_names, sex, birth_date, apparent_age,"
+            " category, site, created_hlc, created_by FROM persons"
+            f" WHERE {queries.LIVE} AND (nf399 IS NOT NULL OR family_name IS NOT NULL"
+            " OR given_names IS NOT NULL)"
+        )
+    )
+    pairs: dict[tuple[str, str], DuplicatePair] = {}
+    by_number: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_name: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row.get("nf399"):
+            by_number[row["nf399"]].append(row)
+        key = _name_key(row)
+        if key and (row.get("family_name") and row.get("given_names")):
+            by_name[key].append(row)
+    for number, group in by_number.items():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                first, second = _keep_first(a, b)
+                pairs[(first["id"], second["id"])] = DuplicatePair(
+                    first, second, 100, _("same victim number {number}").format(number=number)
+                )
+    for group in by_name.values():
+        if len(group) > 20:  # a very common name: not a duplicate signal on its own
+            continue
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                if not _compatible(a, b):
+                    continue
+                first, second = _keep_first(a, b)
+                if (first["id"], second["id"]) in pairs:
+                    continue
+                exact = (a.get("family_name"), a.get("given_names")) == (
+                    b.get("family_name"),
+                    b.get("given_names"),
+                )
+                score = (
+                    95
+                    if exact
+                    else int(
+                        fuzz.token_sort_ratio(
+                            f"{a.get('family_name')} {a.get('given_names')}",
+                            f"{b.get('family_name')} {b.get('given_names')}",
+                        )
+                    )
+                )
+                reason = _("same name") if exact else _("same name, other spelling or order")
+                if a.get("birth_date") and a.get("birth_date") == b.get("birth_date"):
+                    score, reason = min(100, score + 4), reason + " · " + _("same birth date")
+                pairs[(first["id"], second["id"])] = DuplicatePair(first, second, score, reason)
+    ranked = sorted(pairs.values(), key=lambda p: (-p.score, p.first["id"], p.second["id"]))
+    return ranked[:limit]
+
+
+def merge_pair(store: Store, author: str, pair: DuplicatePair) -> None:
+    """Merge the second record of a candidate pair into the first."""
+    require_ciav(store)
+    merge_duplicate(store, author, pair.second["id"], pair.first["id"])
+
+
+def merged_records(store: Store, limit: int = 200) -> list[dict[str, Any]]:
+    """Records merged into another, the latest first (what an undo can bring back)."""
+    return list(
+        store.db.query(
+            "SELECT p.id, p.nf399, p.family_name, p.given_names, p.replaced_by,"
+            " p.updated_hlc, w.family_name AS into_family_name,"
+            " w.given_names AS into_given_names, w.nf399 AS into_nf399"
+            " FROM persons p LEFT JOIN persons w ON w.id = p.replaced_by"
+            " WHERE p.replaced_by IS NOT NULL AND p.deleted = 0"
+            " ORDER BY p.updated_hlc DESC LIMIT ?",
+            [limit],
+        )
+    )
+
+
+def undo_pair_merge(store: Store, author: str, person_id: str) -> None:
+    """Bring a merged record back as a person of its own."""
+    require_ciav(store)
+    row = queries.person(store.db, person_id)
+    if row is None or not row.get("replaced_by"):
+        raise NotFound(_("This record is not merged into another."))
+    undo_merge(store, author, person_id)
+
+
+# -- stations ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StationRow:
+    """One enrolled station as the hub knows it."""
+
+    station_id: str
+    name: str
+    role: str
+    relay: bool
+    revoked: bool
+    last_seen: datetime | None
+    held: int  # its changes held here (every one up to this seq)
+    to_pull: int | None  # changes of the hub's log it has not pulled yet (before role filtering)
+    version: int | None  # protocol version it last said hello with
+
+
+def _parse_stamp(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def station_table(store: Store) -> list[StationRow]:
+    """Every station enrolled with this hub: last heard, what it sent, what it has to pull."""
+    state = SyncState(store)
+    status = state.peer_status()
+    heads = state.heads()
+    top = state.top()
+    rows = []
+    for station_id, name, role, relay, revoked_at, last_seen in store.db.execute(
+        "SELECT station_id, name, role, relay, revoked_at, last_seen FROM sync_peers ORDER BY name"
+    ).fetchall():
+        seen = status.get(station_id, {})
+        cursor = seen.get("cursor")
+        rows.append(
+            StationRow(
+                station_id=station_id,
+                name=name,
+                role=role,
+                relay=bool(relay),
+                revoked=revoked_at is not None,
+                last_seen=_parse_stamp(last_seen),
+                held=heads.get(station_id, 0),
+                to_pull=max(0, top - cursor) if cursor is not None else None,
+                version=seen.get("v"),
+            )
+        )
+    return rows
