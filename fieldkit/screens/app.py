@@ -21,7 +21,7 @@ ROLE_SCREENS = {
     "pump": "fieldkit.screens.overview",
     "police": "fieldkit.screens.overview",
     "caf": "fieldkit.screens.overview",
-    "ciav": "fieldkit.screens.overview",
+    "ciav": "fieldkit.screens.ciav",
 }
 
 SyncProvider = Callable[[], SyncState]

@@ -60,6 +60,7 @@ class Conflict:
     at_a: datetime
     at_b: datetime
     decided: str | None  # the chosen change, once decided
+    lifecycle_side: str | None = None  # "a" or "b": the side that deleted or merged the record
 
 
 def _at(hlc: int) -> datetime:
@@ -85,8 +86,14 @@ def conflict_queue(store: Store, *, include_decided: bool = False) -> list[Confl
     for row in queries.conflicts(store.db):
         if row["decided"] and not include_decided:
             continue
+        lifecycle_side = None
+        if row["kind"] != "field":
+            lifecycle_side = (
+                "a" if _lifecycle_field(row["change_a"], store, row["entity_id"]) else "b"
+            )
         items.append(
             Conflict(
+                lifecycle_side=lifecycle_side,
                 conflict_id=row["conflict_id"],
                 kind=row["kind"],
                 entity=row["entity"],
@@ -254,26 +261,39 @@ def duplicate_candidates(store: Store, limit: int = DUPLICATE_LIMIT) -> list[Dup
                 first, second = _keep_first(a, b)
                 if (first["id"], second["id"]) in pairs:
                     continue
-                exact = (a.get("family_name"), a.get("given_names")) == (
-                    b.get("family_name"),
-                    b.get("given_names"),
-                )
-                score = (
-                    95
-                    if exact
-                    else int(
-                        fuzz.token_sort_ratio(
-                            f"{a.get('family_name')} {a.get('given_names')}",
-                            f"{b.get('family_name')} {b.get('given_names')}",
-                        )
-                    )
-                )
-                reason = _("same name") if exact else _("same name, other spelling or order")
+                name_a = _fold(f"{a.get('family_name')} {a.get('given_names')}")
+                name_b = _fold(f"{b.get('family_name')} {b.get('given_names')}")
+                if name_a == name_b:
+                    score, reason = 96, _("same name")
+                else:  # the same words in another order (or accents, case)
+                    score = int(fuzz.token_sort_ratio(name_a, name_b)) - 6
+                    reason = _("same name, other spelling or order")
                 if a.get("birth_date") and a.get("birth_date") == b.get("birth_date"):
                     score, reason = min(100, score + 4), reason + " · " + _("same birth date")
                 pairs[(first["id"], second["id"])] = DuplicatePair(first, second, score, reason)
-    ranked = sorted(pairs.values(), key=lambda p: (-p.score, p.first["id"], p.second["id"]))
+    dismissed = {
+        row[0]
+        for row in store.db.execute(
+            "SELECT id FROM conflict_decisions WHERE id LIKE 'dup:%' AND deleted = 0"
+        ).fetchall()
+    }
+    ranked = sorted(
+        (p for p in pairs.values() if _pair_key(p) not in dismissed),
+        key=lambda p: (-p.score, p.first["id"], p.second["id"]),
+    )
     return ranked[:limit]
+
+
+def _pair_key(pair: DuplicatePair) -> str:
+    return f"dup:{pair.first['id']}|{pair.second['id']}"
+
+
+def dismiss_pair(store: Store, author: str, pair: DuplicatePair) -> None:
+    """Record that two candidate records are two different persons (the pair stops showing)."""
+    require_ciav(store)
+    store.record(
+        "conflict_decision", _pair_key(pair), {"chosen_change": "separate", "note": None}, author
+    )
 
 
 def merge_pair(store: Store, author: str, pair: DuplicatePair) -> None:

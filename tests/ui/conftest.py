@@ -21,6 +21,16 @@ def _utc(monkeypatch: pytest.MonkeyPatch) -> None:
     time.tzset()
 
 
+@pytest.fixture(autouse=True)
+def _console_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CIAV console's clock (bilan time, hourly snapshots) at the fixed time."""
+    from datetime import UTC, datetime
+
+    from fieldkit.screens import ciav
+
+    monkeypatch.setattr(ciav, "_now", lambda: datetime.fromtimestamp(FIXED_MS / 1000, UTC))
+
+
 @pytest.fixture
 def fixed_clock_station(make_station: Callable[..., Store]) -> Callable[..., Store]:
     """A station whose clock advances 1 s per change from a fixed time (stable snapshots)."""

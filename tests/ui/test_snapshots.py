@@ -39,6 +39,12 @@ def _app(home: Path, role: str) -> FieldkitApp:
             "nf-FR075BSPP2026TR000121",
             PersonInput(family_name="Martin", given_names="Claire", destination="HEGP"),
         )
+    if role == "ciav":  # the same person counted again without a number: a probable duplicate
+        count_person(
+            store,
+            "Dr Test",
+            PersonInput(category="UR", family_name="MARTIN", given_names="claire"),
+        )
     return FieldkitApp(home, store=store, operator="Dr L. Moreau (RPPS 10001234567)")
 
 

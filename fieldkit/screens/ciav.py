@@ -1,0 +1,430 @@
+"""The CIAV console: the bilan and its hours, the stations, conflicts to settle, duplicates.
+
+One screen, as SCREENS.md sketches it. Every decision asks for confirmation in a dialog that says
+exactly what will be kept, and is itself a change (it reaches every node). Nothing is destroyed:
+a merge is undone with ``u``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from fieldkit.domain.triage import Category
+from fieldkit.errors import FieldkitError
+from fieldkit.i18n import _
+from fieldkit.screens.common import StatusLine, category_badge, identity_text, number_tail
+from fieldkit.screens.home import StationHome
+from fieldkit.screens.overview import HomeScreen as OverviewScreen
+from fieldkit.services import bilan_history, ciav
+from fieldkit.store import queries
+
+
+def _now() -> datetime:
+    """The time the console shows (tests fix it)."""
+    return datetime.now(UTC)
+
+
+REFRESH_EVERY = 5.0  # seconds between refreshes of the console
+ONLINE_WITHIN = 30.0  # a station heard within this many seconds is online
+
+
+def _value_text(item: ciav.Conflict, side: str) -> str:
+    if side == item.lifecycle_side:
+        if item.kind == "delete_edit":
+            return _("record deleted")
+        return _("merged into another record")
+    value = item.value_a if side == "a" else item.value_b
+    if value is None or value == "":
+        return _("(empty)")
+    if isinstance(value, dict):
+        return " · ".join(str(v) for v in value.values() if v)
+    return str(value)
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone().strftime("%H:%M")
+
+
+def conflict_option(item: ciav.Conflict, stations: dict[str, str]) -> Text:
+    text = Text()
+    text.append(f"{item.label} · {item.field}\n", style="bold")
+    for side in ("a", "b"):
+        author = item.author_a if side == "a" else item.author_b
+        origin = item.origin_a if side == "a" else item.origin_b
+        at = item.at_a if side == "a" else item.at_b
+        text.append(f"  {side.upper()} ", style="bold reverse")
+        text.append(f" {stations.get(origin, origin[:8])} · {author}: ")
+        text.append(_value_text(item, side), style="bold")
+        text.append(f" ({_clock(at)})" + ("\n" if side == "a" else ""))
+    return text
+
+
+def duplicate_option(pair: ciav.DuplicatePair) -> Text:
+    text = Text()
+    for row, sign in ((pair.first, ""), (pair.second, " ≈ ")):
+        text.append(sign)
+        text.append_text(category_badge(row.get("category")))
+        text.append(f" {identity_text(row)} {number_tail(row.get('nf399'))}")
+    text.append(f"\n  {pair.reason} · {pair.score} %", style="italic")
+    return text
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question: Enter or o confirms, Escape or n cancels."""
+
+    BINDINGS = [
+        Binding("enter,o,y", "confirm", _("Confirm")),
+        Binding("escape,n", "cancel", _("Cancel")),
+    ]
+
+    def __init__(self, question: Text) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, id="question")
+            yield Static(Text(_("Enter: confirm · Escape: cancel"), style="italic"))
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class StationsScreen(ModalScreen[None]):
+    """Every enrolled station: role, last heard, changes held, still to pull, version."""
+
+    BINDINGS = [Binding("escape,s,q", "close", _("Back"))]
+
+    def __init__(self, rows: list[ciav.StationRow]) -> None:
+        super().__init__()
+        self.rows = rows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Static(Text(_("Stations enrolled with this hub"), style="bold"))
+            yield DataTable(id="stations", cursor_type="row", zebra_stripes=True)
+            yield Static(Text(_("Escape: back"), style="italic"))
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns(
+            _("station"), _("role"), _("last heard"), _("held"), _("to pull"), _("version")
+        )
+        now = _now()
+        for row in self.rows:
+            table.add_row(
+                Text(row.name + (" (relais)" if row.relay else "")),
+                Text(row.role),
+                Text(_seen_text(row, now)),
+                Text(str(row.held)),
+                Text("—" if row.to_pull is None else str(row.to_pull)),
+                Text("—" if row.version is None else str(row.version)),
+            )
+        table.focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def _seen_text(row: ciav.StationRow, now: datetime) -> str:
+    if row.revoked:
+        return _("revoked")
+    if row.last_seen is None:
+        return _("never")
+    seconds = max(0, int((now - row.last_seen).total_seconds()))
+    if seconds < ONLINE_WITHIN:
+        return _("online")
+    if seconds < 3600:
+        return _("{n} min ago").format(n=max(1, seconds // 60))
+    return _("{n} h ago").format(n=seconds // 3600)
+
+
+class CiavScreen(StationHome):
+    """The console of the CIAV node."""
+
+    BINDINGS = [
+        # shown in the titles of the lists they act on, where the eye is (the footer is short)
+        Binding("a", "choose('a')", _("Keep A"), show=False),
+        Binding("b", "choose('b')", _("Keep B"), show=False),
+        Binding("f", "merge", _("Merge"), show=False),
+        Binding("n", "dismiss_pair", _("Not the same"), show=False),
+        Binding("u", "undo_merge", _("Undo merge"), show=False),
+        Binding("s", "stations", _("Stations")),
+        Binding("p", "persons", _("Persons")),
+        Binding("r", "refresh", _("Refresh")),
+    ]
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self.conflicts: list[ciav.Conflict] = []
+        self.pairs: list[ciav.DuplicatePair] = []
+        self.stations: list[ciav.StationRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield self.title_bar()
+        with Horizontal(id="ciav-top"):
+            with Vertical(id="ciav-bilan-box"):
+                yield Static(id="bilan")
+                yield Static(id="chart")
+            yield Static(id="stations-summary")
+        with Horizontal(id="ciav-queues"):
+            with Vertical(classes="queue"):
+                yield Static(id="conflicts-title", classes="queue-title")
+                yield OptionList(id="conflicts")
+            with Vertical(classes="queue"):
+                yield Static(id="duplicates-title", classes="queue-title")
+                yield OptionList(id="duplicates")
+        yield Static(id="message")
+        yield StatusLine(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.action_refresh()
+        self.set_interval(REFRESH_EVERY, self.action_refresh)
+        self.query_one("#conflicts", OptionList).focus()
+
+    # -- refresh ---------------------------------------------------------------------------
+    def action_refresh(self) -> None:
+        with contextlib.suppress(FieldkitError):  # the chart waits; the counts stay live
+            bilan_history.ensure_hourly(self.store, _now())
+        self.refresh_bilan()
+        self._refresh_chart()
+        self._refresh_stations()
+        self._refresh_conflicts()
+        self._refresh_duplicates()
+
+    def refresh_bilan(self) -> None:
+        counts = queries.bilan(self.store.db)
+        text = Text(_("Bilan") + f" {_now().astimezone().strftime('%H:%M')}  ", style="bold")
+        for category in Category:
+            text.append_text(category_badge(category.value))
+            text.append(f" {counts.by_category.get(category.value, 0)}")
+            refinements = [
+                f"{name} {n}"
+                for name, n in sorted(counts.by_refinement.items())
+                if _refines(name, category)
+            ]
+            if refinements:
+                text.append(" (" + ", ".join(refinements) + ")")
+            text.append("  ")
+        text.append(_("evacuated {n}").format(n=counts.evacuated))
+        text.append("  " + _("total {n}").format(n=counts.total))
+        self.query_one("#bilan", Static).update(text)
+
+    def _refresh_chart(self) -> None:
+        width = max(40, self.query_one("#chart", Static).size.width or 60)
+        lines = bilan_history.render_chart(bilan_history.history(self.store, limit=48), width=width)
+        self.query_one("#chart", Static).update(Text("\n".join(lines)))
+
+    def _refresh_stations(self) -> None:
+        self.stations = ciav.station_table(self.store)
+        now = _now()
+        live = [row for row in self.stations if not row.revoked]
+        online = [row for row in live if _seen_text(row, now) == _("online")]
+        text = Text(
+            _("stations: {online}/{total} online").format(online=len(online), total=len(live)),
+            style="bold",
+        )
+        for row in live:
+            if row in online:
+                continue
+            text.append("\n" + f"{row.name}: {_seen_text(row, now)}")
+        if not live:
+            text.append("\n" + _("no station enrolled yet (fieldkit hub invite)"))
+        self.query_one("#stations-summary", Static).update(text)
+
+    def _station_names(self) -> dict[str, str]:
+        names = {row.station_id: row.name for row in self.stations}
+        names[self.store.station_id] = self.store.meta.get("station_name", "CIAV")
+        return names
+
+    def _refresh_conflicts(self) -> None:
+        self.conflicts = ciav.conflict_queue(self.store)
+        names = self._station_names()
+        title = Text(_("Conflicts to settle ({n})").format(n=len(self.conflicts)), style="bold")
+        title.append("\n" + _("a/b: keep A/B"), style="not bold")
+        self.query_one("#conflicts-title", Static).update(title)
+        _fill(
+            self.query_one("#conflicts", OptionList),
+            [Option(conflict_option(c, names), id=c.conflict_id) for c in self.conflicts],
+            _("No conflict to settle."),
+        )
+
+    def _refresh_duplicates(self) -> None:
+        self.pairs = ciav.duplicate_candidates(self.store)
+        title = Text(_("Probable duplicates ({n})").format(n=len(self.pairs)), style="bold")
+        title.append("\n" + _("f merge · n not the same · u undo"), style="not bold")
+        self.query_one("#duplicates-title", Static).update(title)
+        _fill(
+            self.query_one("#duplicates", OptionList),
+            [
+                Option(duplicate_option(p), id=f"{p.first['id']}|{p.second['id']}")
+                for p in self.pairs
+            ],
+            _("No probable duplicate."),
+        )
+
+    # -- decisions -------------------------------------------------------------------------
+    def _say(self, message: str, error: bool = False) -> None:
+        self.query_one("#message", Static).update(
+            Text(message, style="bold red" if error else "bold")
+        )
+
+    def _selected_conflict(self) -> ciav.Conflict | None:
+        index = self.query_one("#conflicts", OptionList).highlighted
+        if index is None or index >= len(self.conflicts):
+            return None
+        return self.conflicts[index]
+
+    def _selected_pair(self) -> ciav.DuplicatePair | None:
+        index = self.query_one("#duplicates", OptionList).highlighted
+        if index is None or index >= len(self.pairs):
+            return None
+        return self.pairs[index]
+
+    def action_choose(self, side: str) -> None:
+        item = self._selected_conflict()
+        if item is None:
+            self._say(_("Select a conflict first (arrows in the left list)."), error=True)
+            return
+        question = Text(_("Keep this value?") + "\n\n", style="bold")
+        question.append(f"{item.label} · {item.field}\n")
+        question.append(_value_text(item, side), style="bold reverse")
+        author = item.author_a if side == "a" else item.author_b
+        question.append("  (" + author + ")\n\n")
+        question.append(_("Recorded as your decision ({operator}).").format(operator=self.operator))
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                ciav.decide_conflict(self.store, self.operator, item.conflict_id, side)
+            except FieldkitError as exc:
+                self._say(exc.message, error=True)
+                return
+            self._say(_("Decision recorded."))
+            self.action_refresh()
+
+        self.app.push_screen(ConfirmDialog(question), answered)
+
+    def action_merge(self) -> None:
+        pair = self._selected_pair()
+        if pair is None:
+            self._say(_("Select a probable duplicate first (right list)."), error=True)
+            return
+        question = Text(_("Merge these two records into one?") + "\n\n", style="bold")
+        question.append(
+            _("kept: ") + f"{identity_text(pair.first)} {pair.first.get('nf399') or ''}\n"
+        )
+        question.append(
+            _("merged into it: ")
+            + f"{identity_text(pair.second)} {pair.second.get('nf399') or ''}\n\n"
+        )
+        question.append(_("Nothing is deleted: u undoes the merge."))
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                ciav.merge_pair(self.store, self.operator, pair)
+            except FieldkitError as exc:
+                self._say(exc.message, error=True)
+                return
+            self._say(_("Records merged (u to undo)."))
+            self.action_refresh()
+
+        self.app.push_screen(ConfirmDialog(question), answered)
+
+    def action_dismiss_pair(self) -> None:
+        pair = self._selected_pair()
+        if pair is None:
+            self._say(_("Select a probable duplicate first (right list)."), error=True)
+            return
+        try:
+            ciav.dismiss_pair(self.store, self.operator, pair)
+        except FieldkitError as exc:
+            self._say(exc.message, error=True)
+            return
+        self._say(_("Kept as two different persons."))
+        self.action_refresh()
+
+    def action_undo_merge(self) -> None:
+        merged = ciav.merged_records(self.store, limit=1)
+        if not merged:
+            self._say(_("No merge to undo."), error=True)
+            return
+        row = merged[0]
+        question = Text(_("Undo the latest merge?") + "\n\n", style="bold")
+        question.append(f"{identity_text(row)} {row.get('nf399') or ''}\n")
+        question.append(_("becomes a person of its own again."))
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                ciav.undo_pair_merge(self.store, self.operator, row["id"])
+            except FieldkitError as exc:
+                self._say(exc.message, error=True)
+                return
+            self._say(_("Merge undone."))
+            self.action_refresh()
+
+        self.app.push_screen(ConfirmDialog(question), answered)
+
+    def action_stations(self) -> None:
+        self.app.push_screen(StationsScreen(ciav.station_table(self.store)))
+
+    def action_persons(self) -> None:
+        self.app.push_screen(PersonsScreen(self.store))
+
+    @on(OptionList.OptionSelected, "#duplicates")
+    def _open_duplicate(self, event: OptionList.OptionSelected) -> None:
+        pair = self._selected_pair()
+        if pair is not None:
+            self.open_person(pair.first["id"])
+
+
+class PersonsScreen(OverviewScreen):
+    """Every person the hub holds, searchable; Escape goes back to the console."""
+
+    BINDINGS = [Binding("escape", "back", _("Back"))]
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def _refines(refinement: str, category: Category) -> bool:
+    return (refinement in ("EU", "U1") and category is Category.UA) or (
+        refinement in ("U2", "U3") and category is Category.UR
+    )
+
+
+def _fill(widget: OptionList, options: list[Option], empty: str) -> None:
+    highlighted = widget.highlighted
+    widget.clear_options()
+    if options:
+        widget.add_options(options)
+        if highlighted is not None:
+            widget.highlighted = min(highlighted, len(options) - 1)
+        else:
+            widget.highlighted = 0
+    else:
+        widget.add_option(Option(Text(empty, style="italic"), disabled=True))
+
+
+HomeScreen = CiavScreen  # what the app opens for this role (see ROLE_SCREENS)

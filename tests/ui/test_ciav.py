@@ -1,0 +1,134 @@
+"""The CIAV console, driven like a user: settle a conflict, merge and undo, dismiss, stations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.widgets import OptionList, Static
+
+from fieldkit.screens.ciav import CiavScreen, ConfirmDialog, StationsScreen
+from fieldkit.services import ciav
+from fieldkit.services.persons import PersonInput, count_person, update_person
+from fieldkit.store import queries
+from fieldkit.store.store import Store
+
+NUMBER = "FR075BSPP2026TR000311"
+
+
+def _exchange(*stores: Store) -> None:
+    changes = [c for s in stores for c in s.all_changes()]
+    for store in stores:
+        store.apply(changes)
+
+
+@pytest.fixture
+def hub_with_conflict(make_station: Callable[..., Store]) -> tuple[Store, str]:
+    pma1 = make_station(role="pma", name="PMA-1")
+    pma2 = make_station(role="pma", name="PMA-2")
+    hub = make_station(role="ciav", name="CIAV")
+    person = count_person(pma1, "Dr A", PersonInput(nf399=NUMBER, category="UA")).person_id
+    _exchange(pma1, pma2, hub)
+    update_person(pma1, "Inf. B", person, PersonInput(destination="HEGP"))
+    update_person(pma2, "Dr C", person, PersonInput(destination="Pitié-Salpêtrière"))
+    _exchange(pma1, pma2, hub)
+    return hub, person
+
+
+def _text(app: Any, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_a_conflict_is_settled_after_confirmation(hub_with_conflict, app_on) -> None:
+    hub, person = hub_with_conflict
+    app = app_on(hub, operator="Agent CIAV 1")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, CiavScreen)
+        listed = app.screen.query_one("#conflicts", OptionList)
+        prompt = str(listed.get_option_at_index(0).prompt)
+        assert "HEGP" in prompt and "Pitié-Salpêtrière" in prompt and "Dr C" in prompt
+        item = ciav.conflict_queue(hub)[0]
+        side = "a" if item.value_a == "HEGP" else "b"
+        await pilot.press(side)
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "HEGP" in str(app.screen.query_one("#question", Static).render())
+        await pilot.press("escape")  # cancelled: nothing recorded
+        await pilot.pause()
+        assert ciav.conflict_queue(hub)[0].decided is None
+        await pilot.press(side, "enter")
+        await pilot.pause()
+        assert ciav.conflict_queue(hub) == []
+        assert queries.person(hub.db, person)["destination"] == "HEGP"
+        decision = [c for c in hub.all_changes() if c.entity == "conflict_decision"]
+        assert decision and decision[0].author == "Agent CIAV 1"
+        assert "(0)" in _text(app, "#conflicts-title")
+
+
+async def test_merge_then_undo_then_not_the_same(make_station, app_on) -> None:
+    hub = make_station(role="ciav", name="CIAV")
+    for given, family in (("Claire", "MARTIN"), ("martin", "claire")):
+        count_person(hub, "Dr A", PersonInput(category="UR", family_name=family, given_names=given))
+    app = app_on(hub, operator="Agent CIAV 2")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        assert "(1)" in _text(app, "#duplicates-title")
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert queries.bilan(hub.db).total == 1
+        assert "(0)" in _text(app, "#duplicates-title")
+        await pilot.press("u", "enter")
+        await pilot.pause()
+        assert queries.bilan(hub.db).total == 2
+        assert "(1)" in _text(app, "#duplicates-title")
+        await pilot.press("n")  # two different persons after all
+        await pilot.pause()
+        assert "(0)" in _text(app, "#duplicates-title")
+        assert ciav.duplicate_candidates(hub) == []
+        assert queries.bilan(hub.db).total == 2
+
+
+async def test_markup_in_names_is_shown_as_typed(make_station, app_on) -> None:
+    hub = make_station(role="ciav", name="CIAV")
+    for _ in range(2):
+        count_person(
+            hub,
+            "Dr A",
+            PersonInput(category="UR", family_name="[b]x[/b]", given_names="[i]Anne[/i]"),
+        )
+    app = app_on(hub)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        prompt = str(app.screen.query_one("#duplicates", OptionList).get_option_at_index(0).prompt)
+        assert "[B]X[/B]" in prompt and "[i]Anne[/i]" in prompt
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, StationsScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CiavScreen)
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "PersonsScreen"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CiavScreen)
+
+
+async def test_a_key_without_a_selection_says_what_to_do(make_station, app_on) -> None:
+    hub = make_station(role="ciav", name="CIAV")
+    app = app_on(hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, CiavScreen)
+        assert "conflit" in _text(app, "#message").lower()
+        await pilot.press("u")
+        await pilot.pause()
+        assert "fusion" in _text(app, "#message").lower()
