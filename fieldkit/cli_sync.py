@@ -89,8 +89,11 @@ def hub_serve(
                 ),
                 err=True,
             )
+        snapshot_due = 0.0
         while not stop.is_set() and not server.wait(0.2):
-            pass
+            if time.monotonic() >= snapshot_due and store.role == "ciav":
+                snapshot_due = time.monotonic() + 60
+                _hourly_bilan(store)
     finally:
         if agent is not None:
             agent.stop()
@@ -275,3 +278,13 @@ def main() -> None:  # pragma: no cover - entry point for subprocesses and tests
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _hourly_bilan(store: Any) -> None:
+    """The hub keeps the CIAV's hourly bilan history, console open or not."""
+    from fieldkit.services import bilan_history
+
+    try:
+        bilan_history.ensure_hourly(store)
+    except Exception:  # the history waits for the next minute; serving goes on
+        logging.getLogger("fieldkit.sync.hub").exception("hourly bilan snapshot failed")

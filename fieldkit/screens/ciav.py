@@ -26,7 +26,7 @@ from fieldkit.i18n import _
 from fieldkit.screens.common import StatusLine, category_badge, identity_text, number_tail
 from fieldkit.screens.home import StationHome
 from fieldkit.screens.overview import HomeScreen as OverviewScreen
-from fieldkit.services import bilan_history, ciav
+from fieldkit.services import audit, bilan_history, ciav
 from fieldkit.store import queries
 
 
@@ -153,7 +153,18 @@ def _seen_text(row: ciav.StationRow, now: datetime) -> str:
     return _("{n} h ago").format(n=seconds // 3600)
 
 
-class CiavScreen(StationHome):
+class AuditedReads:
+    """Opening a person record here is recorded in the audit trail (who, when, which record)."""
+
+    store: Any
+    operator: str
+
+    def open_person(self, person_id: str, action: str | None = None) -> None:
+        audit.record_read(self.store, self.operator, person_id, "console")
+        super().open_person(person_id, action)  # type: ignore[misc]
+
+
+class CiavScreen(AuditedReads, StationHome):
     """The console of the CIAV node."""
 
     BINDINGS = [
@@ -399,7 +410,7 @@ class CiavScreen(StationHome):
             self.open_person(pair.first["id"])
 
 
-class PersonsScreen(OverviewScreen):
+class PersonsScreen(AuditedReads, OverviewScreen):
     """Every person the hub holds, searchable; Escape goes back to the console."""
 
     BINDINGS = [Binding("escape", "back", _("Back"))]

@@ -132,3 +132,20 @@ async def test_a_key_without_a_selection_says_what_to_do(make_station, app_on) -
         await pilot.press("u")
         await pilot.pause()
         assert "fusion" in _text(app, "#message").lower()
+
+
+async def test_opening_a_record_from_the_console_is_audited(make_station, app_on) -> None:
+    from fieldkit.services import audit
+
+    hub = make_station(role="ciav", name="CIAV")
+    for _ in range(2):
+        count_person(hub, "Dr A", PersonInput(category="UR", family_name="Roy", given_names="Lea"))
+    app = app_on(hub, operator="Agent CIAV 3")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#duplicates", OptionList).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "PersonScreen"
+        reads = audit.list_reads(hub)
+        assert len(reads) == 1 and reads[0].operator == "Agent CIAV 3"
