@@ -64,7 +64,9 @@ class PersonScreen(ModalScreen[bool]):
         self.refresh_person()
 
     def refresh_person(self) -> None:
-        row = queries.person(self.store.db, self.person_id)
+        with self.store.lock:
+            row = queries.person(self.store.db, self.person_id)
+            history_rows = queries.triage_history(self.store.db, self.person_id)
         if row is None:
             self.dismiss(self.changed)
             return
@@ -96,7 +98,7 @@ class PersonScreen(ModalScreen[bool]):
         history.add_column(_("time"))
         history.add_column(_("cat."))
         history.add_column(_("by"))
-        for event in queries.triage_history(self.store.db, self.person_id):
+        for event in history_rows:
             history.add_row(
                 Text(local_time(event["hlc"])),
                 category_badge(event["category"], event["refinement"]),
@@ -117,7 +119,8 @@ class PersonScreen(ModalScreen[bool]):
             if result is None:
                 return
             try:
-                persons.retriage(self.store, self.operator, self.person_id, *result)
+                with self.store.lock:
+                    persons.retriage(self.store, self.operator, self.person_id, *result)
             except FieldkitError as exc:
                 self.query_one("#message", Static).update(error_text(exc.message))
                 return
@@ -138,7 +141,8 @@ class PersonScreen(ModalScreen[bool]):
             if values is None:
                 return
             try:
-                apply(values)
+                with self.store.lock:
+                    apply(values)
             except FieldkitError as exc:
                 self.query_one("#message", Static).update(error_text(exc.message))
                 return
