@@ -114,11 +114,18 @@ class StatusLine(Static):
     """
 
     def show(self, station: str, role: str, operator: str, sync: SyncView) -> None:
+        state = sync.describe()
+        room = self.content_region.width
+        if operator and room:
+            # The sync state always shows whole: a long operator name gives way.
+            spare = room - len(f"{station} · {role.upper()} ·  · {state}")
+            if spare < len(operator):
+                operator = operator[: max(spare - 1, 0)] + "…" if spare > 1 else ""
         text = Text()
         text.append(f"{station} · {role.upper()}", style="bold")
         text.append(f" · {operator}" if operator else "")
         text.append(" · ")
-        text.append(sync.describe(), style="bold" if not sync.online else "")
+        text.append(state, style="bold" if not sync.online else "")
         self.update(text)
 
 

@@ -302,7 +302,7 @@ class WitnessScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class HomeScreen(PoliceActions, StationHome):
+class PoliceHome(PoliceActions, StationHome):
     """The police station's home: witnesses, recontact list, persons (leads, death stages)."""
 
     BINDINGS = [
@@ -330,7 +330,7 @@ class HomeScreen(PoliceActions, StationHome):
         )
         yield VirtualList(witness_columns(), WitnessRows(self.store, False), id="list")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -385,7 +385,12 @@ class HomeScreen(PoliceActions, StationHome):
         if action in ("lead", "identified", "announced", "filter"):
             return self.view == PERSONS
         if action == "view":
-            return parameters[0] != self.view
+            # In the persons view only the way back to the witnesses, to keep the footer short.
+            return parameters[0] != self.view and not (
+                self.view == PERSONS and parameters[0] == RECONTACT
+            )
+        if action == "new_witness":
+            return self.view != PERSONS
         return True
 
     def say(self, text: Text) -> None:
@@ -521,3 +526,6 @@ class HomeScreen(PoliceActions, StationHome):
         self.action_filter()
         self.query_one("#filter", Input).insert_text_at_cursor(event.character)
         event.stop()
+
+
+HomeScreen = PoliceHome  # what the app looks up (ROLE_SCREENS)

@@ -64,10 +64,16 @@ class SeenRows(PersonRows):
 def seen_columns() -> list[Column]:
     return [
         Column(_("time"), 8, lambda r: local_time(r["created_hlc"])),
-        Column(_("identity"), 28, lambda r: identity_text(r)),
-        Column(_("no. (end)"), 10, lambda r: number_tail(r.get("nf399"))),
+        Column(_("identity"), 27, lambda r: identity_text(r)),
+        Column(_("no. (end)"), 11, lambda r: number_tail(r.get("nf399"), 11)),
         Column(_("declaration"), 12, lambda r: _("signed") if r.get("declared") else "—"),
-        Column(_("cat."), 12, lambda r: category_badge(r.get("category"), r.get("refinement"))),
+        Column(
+            _("cat."),
+            12,
+            lambda r: (
+                category_badge(r["category"], r.get("refinement")) if r.get("category") else "—"
+            ),
+        ),
     ]
 
 
@@ -370,7 +376,7 @@ class PumpRecord(ModalScreen[bool]):
         )
 
 
-class HomeScreen(StationHome):
+class PumpHome(StationHome):
     """The PUMP's home: the persons seen, newest first."""
 
     BINDINGS = [
@@ -395,7 +401,7 @@ class HomeScreen(StationHome):
         )
         yield VirtualList(seen_columns(), SeenRows(self.store), id="persons")
         yield StatusLine(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -509,3 +515,6 @@ class HomeScreen(StationHome):
         self.action_filter()
         self.query_one("#filter", Input).insert_text_at_cursor(event.character)
         event.stop()
+
+
+HomeScreen = PumpHome  # what the app looks up (ROLE_SCREENS)
