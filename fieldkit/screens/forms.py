@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TextArea
 
 from fieldkit.errors import FieldkitError, NeedsConfirmation
 from fieldkit.i18n import _
@@ -77,23 +77,32 @@ class EditDialog(ModalScreen[Any]):
                 yield Static(self.intro, classes="intro")
             for spec in self.fields:
                 widget_id = f"f-{spec.key}"
-                if spec.kind == "check":
-                    yield Checkbox(Text(spec.label), bool(spec.value), id=widget_id)
-                    continue
-                yield Label(Text(spec.label))
-                if spec.kind == "area":
+                if spec.kind == "area":  # label above, several lines below
+                    yield Label(Text(spec.label))
                     area = TextArea(str(spec.value or ""), id=widget_id, soft_wrap=True)
                     area.show_line_numbers = False
                     yield area
-                elif spec.kind == "choice":
-                    yield Select(
-                        [(Text(label), value) for label, value in spec.choices],
-                        value=spec.value or spec.choices[0][1],
-                        allow_blank=False,
-                        id=widget_id,
-                    )
-                else:
-                    yield Input(str(spec.value or ""), id=widget_id, max_length=spec.max_length)
+                    continue
+                # One line per field (label, then the field): a whole form fits in 80x24.
+                with Horizontal(classes="field"):
+                    yield Label(Text(spec.label), classes="field-label")
+                    if spec.kind == "check":
+                        yield Checkbox(_("yes"), bool(spec.value), id=widget_id, compact=True)
+                    elif spec.kind == "choice":
+                        yield Select(
+                            [(Text(label), value) for label, value in spec.choices],
+                            value=spec.value or spec.choices[0][1],
+                            allow_blank=False,
+                            id=widget_id,
+                            compact=True,
+                        )
+                    else:
+                        yield Input(
+                            str(spec.value or ""),
+                            id=widget_id,
+                            max_length=spec.max_length,
+                            compact=True,
+                        )
             yield Static(id="dialog-message")
             yield Static(
                 Text(
@@ -103,6 +112,7 @@ class EditDialog(ModalScreen[Any]):
                     style="dim",
                 )
             )
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         first = self.query(f"#f-{self.fields[0].key}").first()
@@ -203,6 +213,7 @@ class ConfirmDialog(ModalScreen[bool]):
                 cancel.can_focus = False
                 yield confirm
                 yield cancel
+        yield Footer(compact=True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

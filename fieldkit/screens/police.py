@@ -221,6 +221,7 @@ class PoliceRecord(PoliceActions, PersonScreen):
                     style="dim",
                 )
             )
+        yield Footer(compact=True)
 
     def refresh_person(self) -> None:
         super().refresh_person()
@@ -297,6 +298,7 @@ class WitnessScreen(ModalScreen[None]):
         with VerticalScroll(classes="dialog wide"):
             yield Static(table)
             yield Static(Text(_("Esc close"), style="dim"))
+        yield Footer(compact=True)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -407,6 +409,7 @@ class PoliceHome(PoliceActions, StationHome):
                 given_names=values["given_names"] or None,
                 phone=values["phone"] or None,
                 email=values["email"] or None,
+                address=values["address"] or None,
                 where=values["where"] or None,
                 saw=values["saw"] or None,
                 left_scene=bool(values["left_scene"]),
@@ -430,6 +433,7 @@ class PoliceHome(PoliceActions, StationHome):
             Field("given_names", _("Given names"), max_length=100),
             Field("phone", _("Phone"), max_length=40),
             Field("email", _("E-mail"), max_length=254),
+            Field("address", _("Address"), max_length=300),
             Field("where", _("Where they were at the time of the attack"), max_length=300),
             Field("saw", _("What they saw, in a line"), max_length=500),
             Field("left_scene", _("Left the scene"), False, kind="check"),

@@ -111,6 +111,7 @@ class PumpRecord(ModalScreen[bool]):
                     style="dim",
                 )
             )
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.refresh_person()
@@ -164,7 +165,7 @@ class PumpRecord(ModalScreen[bool]):
         self.query_one("#declaration", Static).update(text)
 
         care_text = Text()
-        care_text.append(_("Care") + ": ", style="bold")
+        care_text.append(_("Care:") + " ", style="bold")
         if not care:
             care_text.append(_("none recorded yet (s)."), style="dim")
         for event in care:
@@ -186,7 +187,7 @@ class PumpRecord(ModalScreen[bool]):
         self.query_one("#care", Static).update(care_text)
 
         cert_text = Text()
-        cert_text.append(_("Certificates") + ": ", style="bold")
+        cert_text.append(_("Certificates:") + " ", style="bold")
         if not issued:
             cert_text.append(_("none issued (c)."), style="dim")
         for cert in issued:

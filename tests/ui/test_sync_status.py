@@ -59,7 +59,7 @@ async def test_status_goes_from_waiting_to_synced(make_station, hubs, tmp_path: 
         assert app.sync is not None  # the station has an upstream: the agent runs
         assert "hors ligne · 3 en attente" in shown(app, "#status")
         hubs(ciav, endpoint)  # the hub comes back
-        await wait_until(pilot, lambda: "synchronisé il y a" in shown(app, "#status"), 300)
+        await wait_until(pilot, lambda: "synchronisé il y a" in shown(app, "#status"), 600)
         assert "en attente" not in shown(app, "#status")
         with ciav.lock:
             assert len(police.witnesses(ciav)) == 3
@@ -100,11 +100,11 @@ async def test_counting_while_the_agent_pulls(make_station, hubs, tmp_path: Path
             timings.append(screen.last_count_ms)
             await asyncio.sleep(0.02)
         assert "Compté" in shown(app, "#message")
-        await wait_until(pilot, lambda: "synchronisé il y a" in shown(app, "#status"), 300)
+        await wait_until(pilot, lambda: "synchronisé il y a" in shown(app, "#status"), 600)
         screen.query_one(VirtualList).reload()
         assert screen.query_one(VirtualList).row_count == 620
         with station.lock:
             assert queries.count_persons(station.db) == 620
-        assert max(timings) < 2000, timings  # at worst one pulled batch's transaction
+        assert max(timings) < 5000, timings  # at worst one pulled batch's transaction
     with ciav.lock:
         assert queries.count_persons(ciav.db) == 620
