@@ -16,12 +16,15 @@ from fieldkit.domain.triage import Category
 from fieldkit.screens.app import FieldkitApp
 from fieldkit.screens.person_list import VirtualList
 from fieldkit.screens.pma import HomeScreen
+from fieldkit.screens.police import PoliceHome
+from fieldkit.screens.unlock import OperatorScreen, UnlockScreen
 from fieldkit.services import police
 from fieldkit.services.persons import PersonInput, count_person
 from fieldkit.store import queries
 from fieldkit.store.store import Store
 from fieldkit.sync.agent import Agent
 from fieldkit.sync.hub import Hub
+from tests.conftest import PASSPHRASE
 from tests.sync.conftest import enrol
 from tests.ui.helpers import shown, wait_until
 
@@ -108,3 +111,29 @@ async def test_counting_while_the_agent_pulls(make_station, hubs, tmp_path: Path
         assert max(timings) < 5000, timings  # at worst one pulled batch's transaction
     with ciav.lock:
         assert queries.count_persons(ciav.db) == 620
+
+
+async def test_the_agent_starts_after_unlock_and_stops_on_quit(make_station, hubs, tmp_path):
+    ciav = make_station("ciav", "CIAV")
+    hub = hubs(ciav)
+    station = make_station("police", "POLICE-1")
+    enrol(ciav, hub.endpoint, station)
+    police.add_witness(station, "o", police.WitnessInput(family_name="Dupont", where="Bar"))
+    station.close()
+    app = FieldkitApp(tmp_path / "POLICE-1", sync=FAST)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, UnlockScreen) and app.sync is None
+        await pilot.press(*PASSPHRASE, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, OperatorScreen)
+        assert app.sync is not None  # started as soon as the store is unlocked
+        await pilot.press(*"Officier Petit", "enter", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PoliceHome))
+        await wait_until(pilot, lambda: "synchronisé il y a" in shown(app, "#status"), 600)
+        agent = app.sync
+        await pilot.press("ctrl+q")
+    assert app.sync is None and agent._thread is None
+    with ciav.lock:
+        assert [w["family_name"] for w in police.witnesses(ciav)] == ["Dupont"]
