@@ -113,9 +113,21 @@ class StatusLine(Static):
     StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    _shown: tuple[str, str, str, str, bool] | None = None
+
     def show(self, station: str, role: str, operator: str, sync: SyncView) -> None:
-        state = sync.describe()
-        room = self.content_region.width
+        self._shown = (station, role, operator, sync.describe(), sync.online)
+        self.update(self._line(self.content_region.width))
+
+    def render(self) -> Any:
+        # Laid out at draw time, at the real width (the first show() may come before layout).
+        if self._shown is None:
+            return super().render()
+        return self._line(self.content_region.width)
+
+    def _line(self, room: int) -> Text:
+        assert self._shown is not None
+        station, role, operator, state, online = self._shown
         if operator and room:
             # The sync state always shows whole: a long operator name gives way.
             spare = room - len(f"{station} · {role.upper()} ·  · {state}")
@@ -125,8 +137,8 @@ class StatusLine(Static):
         text.append(f"{station} · {role.upper()}", style="bold")
         text.append(f" · {operator}" if operator else "")
         text.append(" · ")
-        text.append(state, style="bold" if not sync.online else "")
-        self.update(text)
+        text.append(state, style="bold" if not online else "")
+        return text
 
 
 def person_label(row: dict[str, Any]) -> str:
