@@ -6,25 +6,37 @@ import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from textual.app import App
 from textual.binding import Binding
 
+from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _, set_language
-from fieldkit.screens.common import SyncState
+from fieldkit.screens.common import SyncState, SyncView
 from fieldkit.services.station import StationPaths
 from fieldkit.store.store import Store
 
 ROLE_SCREENS = {
     "pma": "fieldkit.screens.pma",
-    "pump": "fieldkit.screens.overview",
-    "police": "fieldkit.screens.overview",
+    "pump": "fieldkit.screens.pump",
+    "police": "fieldkit.screens.police",
     "caf": "fieldkit.screens.overview",
     "ciav": "fieldkit.screens.ciav",
 }
 
-SyncProvider = Callable[[], SyncState]
+
+class SyncHandle(Protocol):
+    """A running sync agent, as the app sees it (built by the composition root)."""
+
+    def status(self) -> SyncView: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+
+# Called once the store is unlocked: starts the agent if the station has an upstream hub and
+# returns it, else None. Screens never import the sync agent (zmq): bootstrap passes this in.
+SyncStarter = Callable[[Store], SyncHandle | None]
 
 
 class FieldkitApp(App[None]):
@@ -45,7 +57,7 @@ class FieldkitApp(App[None]):
         store: Store | None = None,
         operator: str | None = None,
         lang: str | None = None,
-        sync: SyncProvider | None = None,
+        sync: SyncStarter | None = None,
     ) -> None:
         if lang:
             set_language(lang)
@@ -54,7 +66,8 @@ class FieldkitApp(App[None]):
         self.passphrase_file = passphrase_file
         self.store: Store | None = store
         self.operator = operator or ""
-        self.sync_provider = sync
+        self.sync_starter = sync
+        self.sync: SyncHandle | None = None
 
     # -- start -----------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -83,6 +96,7 @@ class FieldkitApp(App[None]):
             return
         self.store = store
         self.sub_title = f"{store.meta.get('station_name', '')} · {store.meta.get('incident', '')}"
+        self._start_sync(store)
         if self.operator:
             self._open_home()
         else:
@@ -114,13 +128,23 @@ class FieldkitApp(App[None]):
 
         self.push_screen(OperatorScreen(self.operator, first=first), signed_in)
 
-    # -- status line -----------------------------------------------------------------------
-    def sync_state(self) -> SyncState:
-        if self.sync_provider is not None:
-            return self.sync_provider()
+    # -- sync and status line ----------------------------------------------------------------
+    def _start_sync(self, store: Store) -> None:
+        if self.sync_starter is None or self.sync is not None:
+            return
+        try:
+            self.sync = self.sync_starter(store)
+        except FieldkitError as exc:
+            self.notify(exc.message, severity="error", timeout=10)
+
+    def sync_state(self) -> SyncView:
+        if self.sync is not None:
+            return self.sync.status()
         if self.store is None:
             return SyncState()
-        return SyncState(online=False, waiting=self.store.local_change_count())
+        with self.store.lock:
+            waiting = self.store.local_change_count()
+        return SyncState(online=False, waiting=waiting)
 
     def refresh_status(self) -> None:
         refresh = getattr(self.screen, "refresh_status", None)
@@ -128,5 +152,8 @@ class FieldkitApp(App[None]):
             refresh()
 
     def on_unmount(self) -> None:
+        if self.sync is not None:
+            self.sync.stop()
+            self.sync = None
         if self.store is not None:
             self.store.close()

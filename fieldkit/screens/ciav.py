@@ -24,6 +24,7 @@ from fieldkit.domain.triage import Category
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.screens.common import StatusLine, category_badge, identity_text, number_tail
+from fieldkit.screens.forms import ConfirmDialog
 from fieldkit.screens.home import StationHome
 from fieldkit.screens.overview import HomeScreen as OverviewScreen
 from fieldkit.services import audit, bilan_history, ciav
@@ -78,30 +79,6 @@ def duplicate_option(pair: ciav.DuplicatePair) -> Text:
         text.append(f" {identity_text(row)} {number_tail(row.get('nf399'))}")
     text.append(f"\n  {pair.reason} · {pair.score} %", style="italic")
     return text
-
-
-class ConfirmDialog(ModalScreen[bool]):
-    """A yes/no question: Enter or o confirms, Escape or n cancels."""
-
-    BINDINGS = [
-        Binding("enter,o,y", "confirm", _("Confirm")),
-        Binding("escape,n", "cancel", _("Cancel")),
-    ]
-
-    def __init__(self, question: Text) -> None:
-        super().__init__()
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Static(self.question, id="question")
-            yield Static(Text(_("Enter: confirm · Escape: cancel"), style="italic"))
-
-    def action_confirm(self) -> None:
-        self.dismiss(True)
-
-    def action_cancel(self) -> None:
-        self.dismiss(False)
 
 
 class StationsScreen(ModalScreen[None]):
@@ -313,8 +290,7 @@ class CiavScreen(AuditedReads, StationHome):
         if item is None:
             self._say(_("Select a conflict first (arrows in the left list)."), error=True)
             return
-        question = Text(_("Keep this value?") + "\n\n", style="bold")
-        question.append(f"{item.label} · {item.field}\n")
+        question = Text(f"{item.label} · {item.field}\n")
         question.append(_value_text(item, side), style="bold reverse")
         author = item.author_a if side == "a" else item.author_b
         question.append("  (" + author + ")\n\n")
@@ -331,15 +307,14 @@ class CiavScreen(AuditedReads, StationHome):
             self._say(_("Decision recorded."))
             self.action_refresh()
 
-        self.app.push_screen(ConfirmDialog(question), answered)
+        self.app.push_screen(ConfirmDialog(_("Keep this value?"), question), answered)
 
     def action_merge(self) -> None:
         pair = self._selected_pair()
         if pair is None:
             self._say(_("Select a probable duplicate first (right list)."), error=True)
             return
-        question = Text(_("Merge these two records into one?") + "\n\n", style="bold")
-        question.append(
+        question = Text(
             _("kept: ") + f"{identity_text(pair.first)} {pair.first.get('nf399') or ''}\n"
         )
         question.append(
@@ -359,7 +334,9 @@ class CiavScreen(AuditedReads, StationHome):
             self._say(_("Records merged (u to undo)."))
             self.action_refresh()
 
-        self.app.push_screen(ConfirmDialog(question), answered)
+        self.app.push_screen(
+            ConfirmDialog(_("Merge these two records into one?"), question), answered
+        )
 
     def action_dismiss_pair(self) -> None:
         pair = self._selected_pair()
@@ -380,8 +357,7 @@ class CiavScreen(AuditedReads, StationHome):
             self._say(_("No merge to undo."), error=True)
             return
         row = merged[0]
-        question = Text(_("Undo the latest merge?") + "\n\n", style="bold")
-        question.append(f"{identity_text(row)} {row.get('nf399') or ''}\n")
+        question = Text(f"{identity_text(row)} {row.get('nf399') or ''}\n")
         question.append(_("becomes a person of its own again."))
 
         def answered(yes: bool | None) -> None:
@@ -395,7 +371,7 @@ class CiavScreen(AuditedReads, StationHome):
             self._say(_("Merge undone."))
             self.action_refresh()
 
-        self.app.push_screen(ConfirmDialog(question), answered)
+        self.app.push_screen(ConfirmDialog(_("Undo the latest merge?"), question), answered)
 
     def action_stations(self) -> None:
         self.app.push_screen(StationsScreen(ciav.station_table(self.store)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rich.text import Text
 from textual.widgets import Static
@@ -97,6 +97,15 @@ class SyncState:
         return _("offline · {waiting} waiting").format(waiting=self.waiting)
 
 
+class SyncView(Protocol):
+    """What the status line needs from a sync status (the agent's ``SyncStatus`` is one)."""
+
+    @property
+    def online(self) -> bool: ...
+
+    def describe(self, now: float | None = None) -> str: ...
+
+
 class StatusLine(Static):
     """Station · role · operator · sync state, always visible above the key bindings."""
 
@@ -104,13 +113,43 @@ class StatusLine(Static):
     StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
-    def show(self, station: str, role: str, operator: str, sync: SyncState) -> None:
+    _shown: tuple[str, str, str, str, bool] | None = None
+
+    def show(self, station: str, role: str, operator: str, sync: SyncView) -> None:
+        self._shown = (station, role, operator, sync.describe(), sync.online)
+        self.update(self._line(self.content_region.width))
+
+    def render(self) -> Any:
+        # Laid out at draw time, at the real width (the first show() may come before layout).
+        if self._shown is None:
+            return super().render()
+        return self._line(self.content_region.width)
+
+    def _line(self, room: int) -> Text:
+        assert self._shown is not None
+        station, role, operator, state, online = self._shown
+        if operator and room:
+            # The sync state always shows whole: a long operator name gives way.
+            spare = room - len(f"{station} · {role.upper()} ·  · {state}")
+            if spare < len(operator):
+                operator = operator[: max(spare - 1, 0)] + "…" if spare > 1 else ""
         text = Text()
         text.append(f"{station} · {role.upper()}", style="bold")
         text.append(f" · {operator}" if operator else "")
         text.append(" · ")
-        text.append(sync.describe(), style="bold" if not sync.online else "")
-        self.update(text)
+        text.append(state, style="bold" if not online else "")
+        return text
+
+
+def person_label(row: dict[str, Any]) -> str:
+    """How a person is named in a message or a dialog: name (or X) and number."""
+    number = row.get("nf399")
+    shown = identity_text(row)
+    return f"{shown} ({number})" if number else shown
+
+
+def yes_no(value: Any) -> str:
+    return _("yes") if value else "—"
 
 
 def error_text(message: str) -> Text:

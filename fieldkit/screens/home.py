@@ -26,7 +26,7 @@ from fieldkit.store import queries
 from fieldkit.store.store import Store
 
 FILTER_DELAY = 0.15  # seconds of quiet typing before the list is filtered
-STATUS_EVERY = 2.0  # seconds between refreshes of the status line
+STATUS_EVERY = 1.0  # seconds between refreshes of the status line ("synced 4 s ago")
 
 
 class PersonRows:
@@ -37,19 +37,24 @@ class PersonRows:
         self.text = text or None
         self._matches: list[int] | None = None
 
+    # Reads take the store's lock: the sync agent's thread writes to the same connection, and a
+    # read must never see (or interleave with) one of its transactions half done.
     def count(self) -> int:
-        if self.text is None:
-            return queries.count_persons(self.store.db)
-        self._matches = queries.matching_rowids(self.store.db, self.text)
-        return len(self._matches)
+        with self.store.lock:
+            if self.text is None:
+                return queries.count_persons(self.store.db)
+            self._matches = queries.matching_rowids(self.store.db, self.text)
+            return len(self._matches)
 
     def rows(self, offset: int, limit: int) -> list[dict[str, Any]]:
         if self.text is None:
-            return queries.persons_page(self.store.db, offset=offset, limit=limit)
+            with self.store.lock:
+                return queries.persons_page(self.store.db, offset=offset, limit=limit)
         if self._matches is None:
             self.count()
         assert self._matches is not None
-        return queries.persons_by_rowids(self.store.db, self._matches[offset : offset + limit])
+        with self.store.lock:
+            return queries.persons_by_rowids(self.store.db, self._matches[offset : offset + limit])
 
 
 def person_columns() -> list[Column]:
@@ -101,7 +106,8 @@ class StationHome(Screen[None]):
         )
 
     def refresh_bilan(self) -> None:
-        counts = queries.bilan(self.store.db)
+        with self.store.lock:
+            counts = queries.bilan(self.store.db)
         text = Text()
         for category in Category:
             text.append_text(category_badge(category.value))

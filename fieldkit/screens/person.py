@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Label, Static
 
 from fieldkit.domain.triage import KEYS
 from fieldkit.errors import FieldkitError
@@ -25,6 +25,7 @@ from fieldkit.screens.common import (
     local_time,
     ok_text,
 )
+from fieldkit.screens.forms import EditDialog, Field
 from fieldkit.services import persons
 from fieldkit.store import queries
 from fieldkit.store.store import Store
@@ -64,7 +65,9 @@ class PersonScreen(ModalScreen[bool]):
         self.refresh_person()
 
     def refresh_person(self) -> None:
-        row = queries.person(self.store.db, self.person_id)
+        with self.store.lock:
+            row = queries.person(self.store.db, self.person_id)
+            history_rows = queries.triage_history(self.store.db, self.person_id)
         if row is None:
             self.dismiss(self.changed)
             return
@@ -96,7 +99,7 @@ class PersonScreen(ModalScreen[bool]):
         history.add_column(_("time"))
         history.add_column(_("cat."))
         history.add_column(_("by"))
-        for event in queries.triage_history(self.store.db, self.person_id):
+        for event in history_rows:
             history.add_row(
                 Text(local_time(event["hlc"])),
                 category_badge(event["category"], event["refinement"]),
@@ -117,7 +120,8 @@ class PersonScreen(ModalScreen[bool]):
             if result is None:
                 return
             try:
-                persons.retriage(self.store, self.operator, self.person_id, *result)
+                with self.store.lock:
+                    persons.retriage(self.store, self.operator, self.person_id, *result)
             except FieldkitError as exc:
                 self.query_one("#message", Static).update(error_text(exc.message))
                 return
@@ -132,21 +136,23 @@ class PersonScreen(ModalScreen[bool]):
         apply: Any,
         current: dict[str, Any] | None = None,
     ) -> None:
-        """A form over ``fields``, filled with ``current`` (default: the person's columns)."""
+        """A form over ``fields``, filled with ``current`` (default: the person's columns).
 
-        def submitted(values: dict[str, str] | None) -> None:
-            if values is None:
-                return
-            try:
+        A refusal is shown in the form, which stays open with what was typed."""
+        store = self.store
+
+        def submit(values: dict[str, Any], _confirmed: bool) -> bool:
+            with store.lock:
                 apply(values)
-            except FieldkitError as exc:
-                self.query_one("#message", Static).update(error_text(exc.message))
-                return
-            self._done(_("Saved."))
+            return True
+
+        def saved(result: bool | None) -> None:
+            if result:
+                self._done(_("Saved."))
 
         source = self.row if current is None else current
-        filled = {k: str(source.get(k) or "") for k, _label in fields}
-        self.app.push_screen(FormDialog(title, fields, filled), submitted)
+        specs = [Field(k, label, str(source.get(k) or "")) for k, label in fields]
+        self.app.push_screen(EditDialog(title, specs, submit), saved)
 
     def action_identity(self) -> None:
         fields = [
@@ -244,34 +250,12 @@ class RetriageDialog(ModalScreen[tuple[str, str | None] | None]):
         self.dismiss(None)
 
 
-class FormDialog(ModalScreen[dict[str, str] | None]):
-    """A few text fields; Enter on the last one saves, Escape cancels."""
-
-    BINDINGS = [Binding("escape", "cancel", _("Cancel"))]
+class FormDialog(EditDialog):
+    """A few text fields; returns their values (Ctrl+S or Enter on the last one), None on Escape."""
 
     def __init__(self, title: str, fields: list[tuple[str, str]], values: dict[str, str]) -> None:
-        super().__init__()
-        self.title_text = title
-        self.fields = fields
-        self.values = values
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll(classes="dialog"):
-            yield Label(Text(self.title_text, style="bold"))
-            for key, label in self.fields:
-                yield Label(label)
-                yield Input(value=self.values.get(key, ""), id=f"f-{key}", max_length=500)
-            yield Static(Text(_("Enter on the last field saves · Esc cancels"), style="dim"))
-
-    def on_mount(self) -> None:
-        self.query(Input).first().focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        inputs = list(self.query(Input))
-        if event.input is inputs[-1]:
-            self.dismiss({key: self.query_one(f"#f-{key}", Input).value for key, _l in self.fields})
-        else:
-            self.focus_next()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        super().__init__(
+            title,
+            [Field(key, label, values.get(key, "")) for key, label in fields],
+            lambda typed, _confirmed: {k: str(v) for k, v in typed.items()},
+        )

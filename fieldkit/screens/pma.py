@@ -151,7 +151,8 @@ class HomeScreen(StationHome):
         except FieldkitError as exc:
             self.say(error_text(exc.message))
             return
-        existing = queries.person_by_number(self.store.db, number)
+        with self.store.lock:
+            existing = queries.person_by_number(self.store.db, number)
         if existing is not None:
             self._clear_number()
             self.say(
@@ -170,12 +171,13 @@ class HomeScreen(StationHome):
             return
         started = time.perf_counter()
         try:
-            persons.count_person(
-                self.store,
-                self.operator,
-                persons.PersonInput(nf399=number, category=self.category.value),
-                confirmed_outside=True,
-            )
+            with self.store.lock:  # the service's reads and its write, atomic for the agent
+                persons.count_person(
+                    self.store,
+                    self.operator,
+                    persons.PersonInput(nf399=number, category=self.category.value),
+                    confirmed_outside=True,
+                )
         except FieldkitError as exc:
             self.say(error_text(exc.message))
             return

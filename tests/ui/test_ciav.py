@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from textual.widgets import OptionList, Static
 
-from fieldkit.screens.ciav import CiavScreen, ConfirmDialog, StationsScreen
+from fieldkit.screens.ciav import CiavScreen, StationsScreen
+from fieldkit.screens.forms import ConfirmDialog
 from fieldkit.services import ciav
 from fieldkit.services.persons import PersonInput, count_person, update_person
 from fieldkit.store import queries
@@ -54,11 +55,11 @@ async def test_a_conflict_is_settled_after_confirmation(hub_with_conflict, app_o
         await pilot.press(side)
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
-        assert "HEGP" in str(app.screen.query_one("#question", Static).render())
+        assert "HEGP" in str(app.screen.query_one("#confirm-body", Static).render())
         await pilot.press("escape")  # cancelled: nothing recorded
         await pilot.pause()
         assert ciav.conflict_queue(hub)[0].decided is None
-        await pilot.press(side, "enter")
+        await pilot.press(side, "c")
         await pilot.pause()
         assert ciav.conflict_queue(hub) == []
         assert queries.person(hub.db, person)["destination"] == "HEGP"
@@ -78,11 +79,11 @@ async def test_merge_then_undo_then_not_the_same(make_station, app_on) -> None:
         await pilot.press("f")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
-        await pilot.press("enter")
+        await pilot.press("c")
         await pilot.pause()
         assert queries.bilan(hub.db).total == 1
         assert "(0)" in _text(app, "#duplicates-title")
-        await pilot.press("u", "enter")
+        await pilot.press("u", "c")
         await pilot.pause()
         assert queries.bilan(hub.db).total == 2
         assert "(1)" in _text(app, "#duplicates-title")

@@ -7,7 +7,8 @@ import json
 from rich.text import Text
 
 from fieldkit.screens.app import FieldkitApp
-from fieldkit.screens.person import FormDialog, PersonScreen
+from fieldkit.screens.forms import EditDialog
+from fieldkit.screens.person import PersonScreen
 from fieldkit.screens.person_list import VirtualList
 from fieldkit.screens.pma import HomeScreen
 from fieldkit.services.persons import PersonInput, count_person
@@ -105,12 +106,16 @@ async def test_a_guessed_identity_is_refused_with_a_lead_hint(fixed_clock_statio
         await pilot.pause()
         await pilot.press("i")
         await pilot.pause()
-        assert isinstance(app.screen, FormDialog)
+        assert isinstance(app.screen, EditDialog)
         await pilot.press(*"X pouvant être Dupont", "enter", "enter", "enter", "enter", "enter")
         await pilot.pause()
-        assert isinstance(app.screen, PersonScreen)
-        assert "piste" in message(app)
+        assert isinstance(app.screen, EditDialog)  # refused: the form stays, as typed
+        refusal = app.screen.query_one("#dialog-message").render()
+        assert "piste" in (refusal.plain if isinstance(refusal, Text) else str(refusal))
+        assert app.screen.query_one("#f-family_name").value == "X pouvant être Dupont"
         assert persons(store)[0]["family_name"] is None
+        await pilot.press("escape")
+        assert isinstance(app.screen, PersonScreen)
 
 
 async def test_markup_in_names_is_shown_as_typed(fixed_clock_station, app_on):

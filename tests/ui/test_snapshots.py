@@ -5,12 +5,14 @@ Regenerate after an intended change with `make snapshot-update`, then review the
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from fieldkit.domain.hlc import HybridClock
 from fieldkit.screens.app import FieldkitApp
+from fieldkit.services import police, pump
 from fieldkit.services.persons import PersonInput, count_person, update_person
 from fieldkit.services.station import init_station
 from tests.conftest import PASSPHRASE
@@ -38,6 +40,37 @@ def _app(home: Path, role: str) -> FieldkitApp:
             "Dr Test",
             "nf-FR075BSPP2026TR000121",
             PersonInput(family_name="Martin", given_names="Claire", destination="HEGP"),
+        )
+    if role == "police":
+        for family, given, left, recontact in (
+            ("Nguyễn", "Thị Lan", True, True),
+            ("[b]Dupont[/b]", "Jean", False, False),
+            ("Benali", "Samira", False, True),
+        ):
+            police.add_witness(
+                store,
+                "Brigadier Durand",
+                police.WitnessInput(
+                    family_name=family,
+                    given_names=given,
+                    phone="06 12 34 56 78",
+                    where="Terrasse du Carillon",
+                    left_scene=left,
+                    recontact=recontact,
+                    oriented_to="PUMP-1" if recontact else None,
+                ),
+            )
+    if role == "pump":
+        seen = pump.register_person(
+            store, "Dr Test", PersonInput(family_name="Benali", given_names="Yasmine")
+        )
+        pump.record_declaration(
+            store,
+            "Dr Test",
+            seen.person_id,
+            "J'étais en terrasse quand les tirs ont commencé.",
+            "Dr L. Moreau",
+            now=datetime(2026, 11, 18, 22, 0, tzinfo=UTC),
         )
     if role == "ciav":  # the same person counted again without a number: a probable duplicate
         count_person(
