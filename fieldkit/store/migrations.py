@@ -213,3 +213,24 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE TABLE sync_acks (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID"
     )
+
+
+@migration(4, "matching: enquiry outcomes and match candidates")
+def _v4(db: sqlite_utils.Database) -> None:
+    # Same layout as the mutable tables of version 1 (columns frozen here, not read from specs).
+    for table, columns in (
+        ("enquiry_outcomes", ("enquiry_id", "outcome", "place")),
+        ("match_candidates", ("enquiry_id", "person_id", "score", "reasons", "rank")),
+    ):
+        cols = ", ".join(_quote(c) for c in columns)
+        db.execute(
+            f"""CREATE TABLE {table} (
+                id TEXT PRIMARY KEY, {cols},
+                deleted INTEGER NOT NULL DEFAULT 0, replaced_by TEXT,
+                created_hlc INTEGER NOT NULL, created_origin TEXT NOT NULL,
+                created_by TEXT NOT NULL, updated_hlc INTEGER NOT NULL,
+                clock TEXT NOT NULL
+            )"""
+        )
+        db.execute(f"CREATE INDEX {table}_by_enquiry ON {table} (enquiry_id)")
+    db.execute("CREATE INDEX match_candidates_by_person ON match_candidates (person_id)")
