@@ -551,6 +551,9 @@ class MatchIndex:
         for key in keys:
             self.postings.setdefault(key, set()).add(person.person_id)
 
+    def keys_of(self, person_id: str) -> frozenset[str]:
+        return self._keys.get(person_id, frozenset())
+
     def remove(self, person_id: str) -> None:
         keys = self._keys.pop(person_id, None)
         self.persons.pop(person_id, None)

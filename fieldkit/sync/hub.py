@@ -81,10 +81,18 @@ class Hub:
         bind: str,
         *,
         tap: Callable[[Peer | None, bytes], None] | None = None,
+        after_apply: Callable[[], bool] | None = None,
     ) -> None:
-        """``tap`` (tests, diagnostics) sees every reply frame and the peer it goes to."""
+        """``tap`` (tests, diagnostics) sees every reply frame and the peer it goes to.
+
+        ``after_apply`` (the matcher, given by the composition root) runs in the hub's thread
+        once at start and after pushes were committed and acknowledged, between frames; it does a
+        short slice of work and returns True while it has more, so it is called again at once.
+        """
         self.store = store
         self.tap = tap
+        self.after_apply = after_apply
+        self._work = after_apply is not None
         self.bind = bind
         self.state = SyncState(store)
         self.endpoint: str | None = None
@@ -194,9 +202,11 @@ class Hub:
         poller.register(sock, zmq.POLLIN)
         poller.register(monitor, zmq.POLLIN)
         while not self._stop.is_set():
-            events = dict(poller.poll(100))
+            events = dict(poller.poll(0 if self._work else 100))
             if monitor in events:
                 self._monitor_events(monitor)
+            if self._work:
+                self._after_apply()
             if sock not in events:
                 continue
             for _count in range(DRAIN):
@@ -209,6 +219,19 @@ class Hub:
                 except Exception:  # a bug must not stop the hub for everyone
                     log.exception("error while handling a frame")
                 self.handled += 1
+
+    @property
+    def busy(self) -> bool:
+        """True while the after-apply hook has work left (tests wait for it)."""
+        return self._work
+
+    def _after_apply(self) -> None:
+        assert self.after_apply is not None
+        try:
+            self._work = bool(self.after_apply())
+        except Exception:  # a bug there must not stop the hub
+            log.exception("error in the hub's after-apply hook")
+            self._work = False
 
     def _monitor_events(self, monitor: zmq.Socket) -> None:
         while monitor.poll(0):
@@ -331,6 +354,8 @@ class Hub:
         except Exception as exc:
             log.exception("push from %s could not be applied", peer.name)
             raise _Rejected("invalid", f"batch could not be stored: {exc}", message.n) from None
+        if result.applied and self.after_apply is not None:
+            self._work = True
         if result.applied:
             log.debug(
                 "%s pushed %d changes (%d duplicates)", peer.name, result.applied, result.duplicates
