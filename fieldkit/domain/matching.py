@@ -37,7 +37,7 @@ from fieldkit.i18n import N_, _
 
 # --- thresholds --------------------------------------------------------------------------------
 
-ACCEPT = 88.0  # a candidate at or above this score is taken as the person sought
+ACCEPT = 92.0  # a candidate at or above this score is taken as the person sought
 MARGIN = 6.0  # ... unless a second one is within this many points (then an officer decides)
 FLOOR = 55.0  # candidates below this are not kept at all
 NAME_WEIGHT = 0.94  # the name brings at most 94 points; sex and age the rest
@@ -55,6 +55,17 @@ PARTICLES = frozenset(
     }
 )  # fmt: skip
 _VOWELS = frozenset("aeiouy")
+# Spellings of one particle: "Ben Ali" and "Ibn Ali" may be one name, "Abou Ali" is another.
+_PARTICLE_CLASS = {
+    **dict.fromkeys(("ben", "bin", "ibn", "bint"), "ben"),
+    **dict.fromkeys(("al", "el", "ul"), "al"),
+    **dict.fromkeys(("abu", "abou"), "abu"),
+    **dict.fromkeys(("de", "d", "du", "des"), "de"),
+    **dict.fromkeys(("le", "la", "les", "l"), "le"),
+    **dict.fromkeys(("van", "von"), "van"),
+    **dict.fromkeys(("mac", "mc"), "mac"),
+    **dict.fromkeys(("st", "saint", "sainte"), "st"),
+}
 
 
 # --- normalisation -----------------------------------------------------------------------------
@@ -137,12 +148,15 @@ class NameProfile:
     family: tuple[str, ...]  # tokens without particles
     given: tuple[str, ...]
     family_all: tuple[str, ...]  # tokens with particles
+    particles: frozenset[str]  # classes of the family name's particles
+    given_particles: frozenset[str]  # ... and of particles typed among the given names
     family_compact: str  # family tokens with particles, glued ("benali")
     given_compact: str
     family_skeleton: str
     given_skeleton: str
     text: str  # every token, sorted ("hassan mohammed"): for the quick first pass
     sound: str  # their skeletons, sorted
+    glued: str  # family name with its particles and given names, each glued, sorted
     empty: bool
 
     def keys(self) -> set[str]:
@@ -173,16 +187,21 @@ def name_profile(family_name: str | None, given_names: str | None) -> NameProfil
     family_compact = "".join(family_all)
     given_compact = "".join(given)
     tokens = (*family, *given)
+    particles = frozenset(_PARTICLE_CLASS.get(t, t) for t in family_all if t in PARTICLES)
+    given_particles = frozenset(_PARTICLE_CLASS.get(t, t) for t in given_all if t in PARTICLES)
     return NameProfile(
         family,
         given,
         family_all,
+        particles if family != family_all else frozenset(),
+        given_particles if given != given_all else frozenset(),
         family_compact,
         given_compact,
         skeleton("".join(family)) if family else "",
         skeleton(given_compact) if given else "",
         " ".join(sorted(tokens)),
         " ".join(sorted(skeleton(t) for t in tokens)),
+        " ".join(sorted(t for t in (family_compact, given_compact) if t)),
         not tokens,
     )
 
@@ -202,7 +221,7 @@ def _part_similarity(
         fuzz.ratio(q_glued, p_glued),
         fuzz.ratio(q_compact, p_compact),
         fuzz.token_sort_ratio(q_text, p_text),
-        JaroWinkler.normalized_similarity(q_glued, p_glued) * 100 - 6,
+        JaroWinkler.normalized_similarity(q_glued, p_glued) * 100 - 10,
     )
     if q_skel and q_skel == p_skel:
         sound = 100.0
@@ -216,6 +235,13 @@ def _part_similarity(
 def _both(first: float, second: float) -> float:
     """Two parts must both agree: the weaker one weighs most."""
     return 0.35 * max(first, second) + 0.65 * min(first, second)
+
+
+def _particle_cost(query: frozenset[str], person: frozenset[str]) -> float:
+    """Particles that differ (Ben / Abou) make another name; one left out costs less."""
+    if query == person:
+        return 0.0
+    return 12.0 if query and person and not (query & person) else 3.0
 
 
 def name_similarity(query: NameProfile, person: NameProfile) -> tuple[float, list[Reason]]:
@@ -239,6 +265,16 @@ def name_similarity(query: NameProfile, person: NameProfile) -> tuple[float, lis
 
     options: list[tuple[float, str, str]] = []
     fam, giv = part("f", "f"), part("g", "g")
+    straight_cost = max(
+        _particle_cost(query.particles, person.particles),
+        _particle_cost(query.given_particles, person.given_particles),
+    )
+    swapped_cost = max(
+        _particle_cost(query.given_particles, person.particles),
+        _particle_cost(query.particles, person.given_particles),
+    )
+    if fam is not None:
+        fam -= straight_cost
     if fam is not None and giv is not None:
         options.append((_both(fam, giv), "name", f"{fam:.0f}/{giv:.0f}"))
     elif fam is not None:
@@ -246,6 +282,8 @@ def name_similarity(query: NameProfile, person: NameProfile) -> tuple[float, lis
     elif giv is not None:
         options.append((giv * 0.7, "given_only", f"{giv:.0f}"))
     fam_x, giv_x = part("f", "g"), part("g", "f")
+    if giv_x is not None:
+        giv_x -= swapped_cost
     if fam_x is not None and giv_x is not None:
         options.append((_both(fam_x, giv_x) - 1.5, "name_swapped", f"{fam_x:.0f}/{giv_x:.0f}"))
     elif fam_x is not None and giv is None:
@@ -254,6 +292,7 @@ def name_similarity(query: NameProfile, person: NameProfile) -> tuple[float, lis
     p_all = " ".join(sorted((*person.family, *person.given)))
     if q_all and p_all and len(query.family) + len(query.given) >= 2:
         whole = fuzz.ratio(q_all.replace(" ", ""), p_all.replace(" ", ""))
+        whole -= min(straight_cost, swapped_cost)
         options.append((whole * 0.95, "name_tokens", f"{whole:.0f}"))
     if not options:
         return 0.0, []
@@ -284,6 +323,7 @@ REASON_LABELS: dict[str, str] = {
     "family_only": N_("family name alike (no given name to compare)"),
     "given_only": N_("given names alike (no family name to compare)"),
     "lead": N_("possible identity written in a police lead"),
+    "age_unknown": N_("no age given by the family"),
     "sex_same": N_("same sex"),
     "sex_differs": N_("different sex"),
     "age_close": N_("age fits the birth date"),
@@ -481,7 +521,10 @@ def score(enquiry: EnquiryFacts, person: PersonFacts, *, year: int | None = None
         else:
             reasons.append(Reason("sex_differs", f"{enquiry.sex}/{person.sex}", -30.0))
             total -= 30.0
-    if enquiry.age is not None:
+    if enquiry.age is None:
+        reasons.append(Reason("age_unknown", "", -6.0))  # less evidence: namesakes stay apart
+        total -= 6.0
+    else:
         if person.birth_year is not None:
             actual = year - person.birth_year
             gap = _gap(enquiry.age, enquiry.age_span, actual, 1)
@@ -597,7 +640,12 @@ class MatchIndex:
             # Quick first pass in rapidfuzz's C loop: sorted tokens (so swapped names agree)
             # and sorted skeletons; the best of either go on to the detailed score.
             chosen: set[int] = set()
-            for query, field_name in ((enquiry.name.text, "text"), (enquiry.name.sound, "sound")):
+            name = enquiry.name
+            for query, field_name in (
+                (name.text, "text"),
+                (name.sound, "sound"),
+                (name.glued, "glued"),
+            ):
                 choices = [getattr(p.name, field_name) for p in named]
                 for _choice, _value, position in process.extract(
                     query, choices, scorer=fuzz.token_sort_ratio, limit=QUICK

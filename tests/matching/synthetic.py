@@ -340,10 +340,14 @@ def _identity(rng: random.Random) -> _Identity:
     if roll < 0.9:
         family = rng.choice(CYRILLIC_FAMILY)
         if sex == "F":  # Russian feminine family names: Ivanova, Kuznetsova, Tchaikovskaya
-            family = tuple(_feminine(v) for v in family)
+            if _is_script(family[0]) and len(family) > 4:  # spelled by rule: from the Cyrillic
+                family = _cyrillic(_ru_feminine(family[0]))
+            else:
+                family = tuple(_feminine(v) for v in family)
         given_v = rng.choice(CYRILLIC_GIVEN_F if sex == "F" else CYRILLIC_GIVEN_M)
         return _Identity("ru", family, given_v, sex)
-    return _Identity("zh", rng.choice(CHINESE_FAMILY), rng.choice(CHINESE_GIVEN), sex)
+    given = rng.choice(CHINESE_GIVEN) if rng.random() < 0.3 else _zh_given(rng)
+    return _Identity("zh", rng.choice(CHINESE_FAMILY), given, sex)
 
 
 def _feminine(name: str) -> str:
@@ -527,3 +531,116 @@ def evaluate(people: list[Person], asked: list[Enquiry], *, year: int = 2026) ->
         tuple(misses),
         tuple(wrong),
     )
+
+
+# --- more names, spelled by rule -------------------------------------------------------------
+# Cyrillic names transliterated the English (BGN), French and German ways, plus anyascii's.
+_RU_EN = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        ("a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya".split()),
+        strict=True,
+    )
+)
+_RU_FR = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        ("a b v g d e io j z i ï k l m n o p r s t ou f kh ts tch ch chtch - y - e iou ia".split()),
+        strict=True,
+    )
+)
+_RU_DE = dict(
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        (
+            "a b w g d e jo sch s i j k l m n o p r s t u f ch z tsch sch schtsch - y - e ju ja".split()
+        ),
+        strict=True,
+    )
+)
+_RU_VOWELS = set("аеёиоуыэюя")
+
+
+def _translit(word: str, table: dict[str, str]) -> str:
+    out = []
+    lower = word.lower()
+    for i, ch in enumerate(lower):
+        latin = table.get(ch, ch).replace("-", "")
+        if (
+            ch == "с"
+            and table is not _RU_EN
+            and 0 < i < len(lower) - 1
+            and lower[i - 1] in _RU_VOWELS
+            and lower[i + 1] in _RU_VOWELS
+        ):
+            latin = "ss"
+        out.append(latin)
+    text = "".join(out)
+    return text[:1].upper() + text[1:]
+
+
+def _cyrillic(word: str) -> Variants:
+    from anyascii import anyascii
+
+    spelled = [word] + [_translit(word, t) for t in (_RU_EN, _RU_FR, _RU_DE)] + [anyascii(word)]
+    return tuple(dict.fromkeys(spelled))
+
+
+def _ru_feminine(word: str) -> str:
+    for ending, feminine in (
+        ("ский", "ская"),
+        ("ов", "ова"),
+        ("ёв", "ёва"),
+        ("ев", "ева"),
+        ("ин", "ина"),
+    ):
+        if word.endswith(ending):
+            return word[: -len(ending)] + feminine
+    return word
+
+
+_RU_FAMILY_WORDS = (
+    "Петров Сидоров Васильев Фролов Гусев Зайцев Титов Комаров Медведев Беляев Тарасов "
+    "Белоусов Жданов Щербаков Ефимов Егоров Яковлев Юдин Чернов Шувалов Журавлёв Цветков "
+    "Хохлов Ершов Быков Голубев Кудрявцев Баранов Воробьёв Карпов Рябов Никитин Соловьёв "
+    "Борисов Кириллов Макаров Андреев Ковалёв Ильин Гаврилов Максимов Сорокин Виноградов "
+    "Богданов Воронов Осипов Лазарев Дьячков Шубин Мельник Бойко Кравченко Коваленко Олейник "
+    "Шевчук Поляков Ткачук Лысенко Марченко Руденко Савченко Петренко Мороз Зинченко "
+    "Гончаренко Клименко Левченко Панченко Харченко Высоцкий Жуковский Чернышевский"
+).split()
+_RU_GIVEN_M_WORDS = (
+    "Антон Борис Вадим Григорий Денис Егор Иван Кирилл Леонид Максим Никита Роман "
+    "Станислав Тимур Фёдор Артём Руслан Святослав Ярослав Богдан Валерий Геннадий Эдуард"
+).split()
+_RU_GIVEN_F_WORDS = (
+    "Алина Валентина Вера Галина Дарья Евгения Жанна Зоя Инна Кристина Лариса Марина "
+    "Надежда Оксана Полина Раиса София Ульяна Яна Любовь Людмила Виктория Алёна"
+).split()
+
+# Chinese syllables: (pinyin, Wade-Giles) of common given-name syllables.
+_ZH_SYLLABLES = (
+    ("zhi", "chih"), ("qiang", "chiang"), ("xiu", "hsiu"), ("jian", "chien"), ("guo", "kuo"),
+    ("hua", "hua"), ("mei", "mei"), ("ling", "ling"), ("hong", "hung"), ("xin", "hsin"),
+    ("hai", "hai"), ("yan", "yen"), ("wen", "wen"), ("bo", "po"), ("zi", "tzu"), ("si", "ssu"),
+    ("chun", "chun"), ("de", "te"), ("ming", "ming"), ("dong", "tung"), ("ping", "ping"),
+    ("qing", "ching"), ("xiao", "hsiao"), ("jie", "chieh"), ("fang", "fang"), ("tao", "tao"),
+    ("zhen", "chen"), ("rong", "jung"), ("kai", "kai"), ("hui", "hui"), ("feng", "feng"),
+    ("yun", "yun"), ("xue", "hsueh"), ("jing", "ching"), ("lan", "lan"), ("shan", "shan"),
+)  # fmt: skip
+
+
+def _zh_given(rng: random.Random) -> Variants:
+    first = rng.choice(_ZH_SYLLABLES)
+    if rng.random() < 0.25:
+        return (first[0].capitalize(), first[1].capitalize())
+    second = rng.choice(_ZH_SYLLABLES)
+    return (
+        (first[0] + second[0]).capitalize(),
+        f"{first[0].capitalize()} {second[0].capitalize()}",
+        f"{first[1].capitalize()}-{second[1]}",
+    )
+
+
+CYRILLIC_FAMILY = CYRILLIC_FAMILY + tuple(_cyrillic(w) for w in _RU_FAMILY_WORDS)
+CYRILLIC_GIVEN_M = CYRILLIC_GIVEN_M + tuple(_cyrillic(w) for w in _RU_GIVEN_M_WORDS)
+CYRILLIC_GIVEN_F = CYRILLIC_GIVEN_F + tuple(_cyrillic(w) for w in _RU_GIVEN_F_WORDS)
