@@ -535,17 +535,21 @@ def evaluate(people: list[Person], asked: list[Enquiry], *, year: int = 2026) ->
 
 # --- more names, spelled by rule -------------------------------------------------------------
 # Cyrillic names transliterated the English (BGN), French and German ways, plus anyascii's.
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 _RU_EN = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-        ("a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya".split()),
+        _words("a b v g d e yo zh z i y k l m n o p r s t u f kh ts ch sh shch - y - e yu ya"),
         strict=True,
     )
 )
 _RU_FR = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
-        ("a b v g d e io j z i ï k l m n o p r s t ou f kh ts tch ch chtch - y - e iou ia".split()),
+        _words("a b v g d e io j z i ï k l m n o p r s t ou f kh ts tch ch chtch - y - e iou ia"),
         strict=True,
     )
 )
@@ -553,7 +557,9 @@ _RU_DE = dict(
     zip(
         "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
         (
-            "a b w g d e jo sch s i j k l m n o p r s t u f ch z tsch sch schtsch - y - e ju ja".split()
+            _words(
+                "a b w g d e jo sch s i j k l m n o p r s t u f ch z tsch sch schtsch - y - e ju ja"
+            )
         ),
         strict=True,
     )
@@ -599,7 +605,7 @@ def _ru_feminine(word: str) -> str:
     return word
 
 
-_RU_FAMILY_WORDS = (
+_RU_FAMILY_WORDS = _words(
     "Петров Сидоров Васильев Фролов Гусев Зайцев Титов Комаров Медведев Беляев Тарасов "
     "Белоусов Жданов Щербаков Ефимов Егоров Яковлев Юдин Чернов Шувалов Журавлёв Цветков "
     "Хохлов Ершов Быков Голубев Кудрявцев Баранов Воробьёв Карпов Рябов Никитин Соловьёв "
@@ -607,15 +613,15 @@ _RU_FAMILY_WORDS = (
     "Богданов Воронов Осипов Лазарев Дьячков Шубин Мельник Бойко Кравченко Коваленко Олейник "
     "Шевчук Поляков Ткачук Лысенко Марченко Руденко Савченко Петренко Мороз Зинченко "
     "Гончаренко Клименко Левченко Панченко Харченко Высоцкий Жуковский Чернышевский"
-).split()
-_RU_GIVEN_M_WORDS = (
+)
+_RU_GIVEN_M_WORDS = _words(
     "Антон Борис Вадим Григорий Денис Егор Иван Кирилл Леонид Максим Никита Роман "
     "Станислав Тимур Фёдор Артём Руслан Святослав Ярослав Богдан Валерий Геннадий Эдуард"
-).split()
-_RU_GIVEN_F_WORDS = (
+)
+_RU_GIVEN_F_WORDS = _words(
     "Алина Валентина Вера Галина Дарья Евгения Жанна Зоя Инна Кристина Лариса Марина "
     "Надежда Оксана Полина Раиса София Ульяна Яна Любовь Людмила Виктория Алёна"
-).split()
+)
 
 # Chinese syllables: (pinyin, Wade-Giles) of common given-name syllables.
 _ZH_SYLLABLES = (
