@@ -7,6 +7,7 @@ Every frame the hub sends to the CAF station is captured with the hub's tap and 
 from __future__ import annotations
 
 import time
+from datetime import date
 
 from fieldkit.services import caf as caf_service
 from fieldkit.services.matching import Matcher, candidates_for
@@ -102,7 +103,7 @@ def test_caf_learns_only_what_it_may_while_police_gets_the_candidate(make_statio
             sought_family_name="Helene",
             sought_given_names="LEFEBVRE",
             sought_sex="F",
-            sought_age="36",
+            sought_age=str(date.today().year - 1990),
         )
         other = caf_service.record_enquiry(
             caf,
@@ -113,7 +114,7 @@ def test_caf_learns_only_what_it_may_while_police_gets_the_candidate(make_statio
             sought_family_name="Nguyen",
             sought_given_names="Van Minh",
             sought_sex="M",
-            sought_age=42,
+            sought_age=date.today().year - 1984,
         )
         assert caf_service.outcome_for(caf, sought).outcome == "none"  # nothing matched yet
         Agent(caf).run_once(timeout=10)
