@@ -103,7 +103,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, repl in (
         (r"^ou(?=[aeiy])", "w"),  # Oualid = Walid
         (r"(?<=[aeiouy])h(?![aeiouy])", ""),  # Chih-chiang, Mahmoud / Mahmud stay apart
-        (r"w(?![aeiouy])", "u"),  # Chow = Chou, Law = Lau
+        (r"aw$", "au"),  # Law = Lau (a final -ow is German for -ov: Pawlow)
         (r"(?<=[bcdfgkpt])w", "u"),  # Hwang = Huang, Kwok
         (r"^x", "s"),  # Xu = Su (pinyin)
         (r"^hs", "s"),  # Hsu (Wade-Giles)
