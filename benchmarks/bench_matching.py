@@ -75,12 +75,72 @@ def main(quick: bool = False) -> None:
     if quick:
         quality(2_000, 200, (7, 23))
         speed(20_000, 100)
+        hub(10_000, 500, 1_000)
     else:
         quality(10_000, 1_000, (7, 11, 23))
         speed(100_000, 300)
+        hub(100_000, 5_000, 5_000)
 
 
 if __name__ == "__main__":
     import sys
 
     main(quick="--quick" in sys.argv[1:])
+
+
+def hub(persons: int, enquiries: int, pushed: int) -> None:
+    """The hub's matcher on a real encrypted store: first load, then a push of new persons.
+
+    The hub calls :meth:`Matcher.step` between frames, so the longest step is how long the hub
+    may keep a station waiting."""
+    import tempfile
+    from pathlib import Path
+
+    from fieldkit.domain.ids import new_id
+    from fieldkit.services.matching import Matcher
+    from fieldkit.services.station import init_station
+    from fieldkit.store.store import Write
+
+    people, asked = population(persons + pushed, enquiries, seed=9, absent=0.3)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = init_station(
+            Path(tmp) / "hub", "bench-passphrase", role="ciav", station_name="CIAV", incident="B"
+        )
+
+        def write(batch: list) -> None:
+            writes: list[Write] = []
+            for person in batch:
+                writes.append(Write("person", person.person_id, person.values))
+                writes.append(
+                    Write("triage", new_id(), {"person_id": person.person_id, "category": "UR"})
+                )
+            for start in range(0, len(writes), 20_000):
+                store.record_many(writes[start : start + 20_000], "bench")
+
+        write(people[:persons])
+        store.record_many([Write("enquiry", e.enquiry_id, e.values) for e in asked], "bench")
+
+        def until_idle(matcher: Matcher) -> tuple[float, float, int]:
+            steps: list[float] = []
+            started = time.perf_counter()
+            more = True
+            while more:
+                t0 = time.perf_counter()
+                more = matcher.step()
+                steps.append(time.perf_counter() - t0)
+            return time.perf_counter() - started, max(steps), len(steps)
+
+        matcher = Matcher(store)
+        total, longest, count = until_idle(matcher)
+        print(
+            f"hub matcher: {persons:,} persons, {enquiries:,} enquiries: first load and match"
+            f" {total:.1f} s in {count} steps, longest step {longest * 1000:.0f} ms"
+        )
+        written = matcher.written
+        write(people[persons:])
+        total, longest, count = until_idle(matcher)
+        print(
+            f"  then {pushed:,} new persons: absorbed in {total:.2f} s, {count} steps, longest"
+            f" step {longest * 1000:.0f} ms, {matcher.written - written} changes written"
+        )
+        store.close()

@@ -43,7 +43,7 @@ FLOOR = 55.0  # candidates below this are not kept at all
 NAME_WEIGHT = 0.94  # the name brings at most 94 points; sex and age the rest
 KEEP = 5  # candidates kept per enquiry
 POOL = 400  # persons sharing the most blocking-key weight with an enquiry ...
-QUICK = 40  # ... of which the best by a quick name comparison are scored in detail
+QUICK = 25  # ... of which the best by a quick name comparison are scored in detail
 
 # Particles set aside from names (compared both with and without them).
 PARTICLES = frozenset(
@@ -637,20 +637,7 @@ class MatchIndex:
             named = [p for p in named if _plausible(enquiry, p, year)]
         others = [p for p in pooled if p.is_x or p.lead_names]
         if len(named) > QUICK and not enquiry.name.empty:
-            # Quick first pass in rapidfuzz's C loop: sorted tokens (so swapped names agree)
-            # and sorted skeletons; the best of either go on to the detailed score.
-            chosen: set[int] = set()
-            name = enquiry.name
-            for query, field_name in (
-                (name.text, "text"),
-                (name.sound, "sound"),
-                (name.glued, "glued"),
-            ):
-                choices = [getattr(p.name, field_name) for p in named]
-                for _choice, _value, position in process.extract(
-                    query, choices, scorer=fuzz.token_sort_ratio, limit=QUICK
-                ):
-                    chosen.add(position)
+            chosen = quick_pass(enquiry.name, [p.name for p in named], limit=QUICK)
             named = [named[i] for i in sorted(chosen)]
         scored = [score(enquiry, person, year=year) for person in (*named, *others[:QUICK])]
         scored = [c for c in scored if c.score >= FLOOR]
@@ -659,6 +646,27 @@ class MatchIndex:
             Candidate(c.person_id, c.score, c.reasons, c.via_lead, rank)
             for rank, c in enumerate(scored[:keep], start=1)
         ]
+
+
+def quick_pass(
+    name: NameProfile,
+    names: Sequence[NameProfile],
+    *,
+    limit: int | None = QUICK,
+    cutoff: float = 0.0,
+) -> set[int]:
+    """Positions in ``names`` worth a detailed score: the best by a quick comparison in
+    rapidfuzz's C loop of sorted tokens (so swapped names agree), sorted skeletons and glued
+    names."""
+    chosen: set[int] = set()
+    for field_name in ("text", "sound", "glued"):
+        query = getattr(name, field_name)
+        choices = [getattr(other, field_name) for other in names]
+        for _choice, _value, position in process.extract(
+            query, choices, scorer=fuzz.token_sort_ratio, limit=limit, score_cutoff=cutoff
+        ):
+            chosen.add(position)
+    return chosen
 
 
 def _plausible(enquiry: EnquiryFacts, person: PersonFacts, year: int) -> bool:

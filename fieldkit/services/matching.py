@@ -45,6 +45,7 @@ from fieldkit.domain.matching import (
     explain,
     outcome_text,
     person_facts,
+    quick_pass,
     score,
 )
 from fieldkit.errors import PermissionDenied
@@ -54,9 +55,10 @@ from fieldkit.store.store import Store, Write
 log = logging.getLogger("fieldkit.services.matching")
 
 AUTHOR = "matcher"
-LOAD_CHUNK = 2_000  # persons loaded per slice
-LOG_CHUNK = 20_000  # log rows scanned per slice
-REMATCH_CHUNK = 50  # enquiries rematched per write transaction
+LOAD_CHUNK = 1_000  # persons loaded per slice
+LOG_CHUNK = 500  # log rows scanned per slice
+REVERSE_CUT = 60.0  # quick similarity under which a new person is not scored against an enquiry
+REMATCH_CHUNK = 16  # enquiries rematched per write transaction
 WATCHED = ("person", "triage", "death_stage", "lead", "enquiry")
 CANDIDATE_READERS = {"police", "ciav"}
 _LIVE = "deleted = 0 AND replaced_by IS NULL"
@@ -266,23 +268,28 @@ class Matcher:
 
     def _mark_enquiries_near(self, person: PersonFacts) -> None:
         """Mark the enquiries this person could now enter the candidates of."""
-        seen: set[str] = set()
+        near: set[str] = set()
         for key in self.index.keys_of(person.person_id):
-            for enquiry_id in self._enquiry_postings.get(key, ()):
-                if enquiry_id in seen or enquiry_id in self._dirty:
-                    continue
-                seen.add(enquiry_id)
-                facts = self.enquiries.get(enquiry_id)
-                if facts is None:
-                    continue
-                held = self._held.get(enquiry_id, {})
-                if person.person_id in held:
-                    continue  # already marked through _by_person
-                value = score(facts, person).score
-                if value < FLOOR:
-                    continue
-                if len(held) < KEEP or value > min(h.score for h in held.values()):
-                    self._dirty[enquiry_id] = None
+            near |= self._enquiry_postings.get(key, set())
+        ids = sorted(
+            e
+            for e in near
+            if e not in self._dirty
+            and e in self.enquiries
+            and person.person_id not in self._held.get(e, {})  # marked through _by_person
+        )
+        if len(ids) > 4 and not (person.is_x or person.lead_names):
+            kept = quick_pass(
+                person.name, [self.enquiries[e].name for e in ids], limit=None, cutoff=REVERSE_CUT
+            )
+            ids = [ids[i] for i in sorted(kept)]
+        for enquiry_id in ids:
+            held = self._held.get(enquiry_id, {})
+            value = score(self.enquiries[enquiry_id], person).score
+            if value < FLOOR:
+                continue
+            if len(held) < KEEP or value > min(h.score for h in held.values()):
+                self._dirty[enquiry_id] = None
 
     def _refresh_enquiries(self, enquiry_ids: list[str]) -> None:
         if not enquiry_ids:
