@@ -250,6 +250,9 @@ MATCH_CANDIDATE = EntitySpec(
     table="match_candidates",
     fields={name: _V for name in ("enquiry_id", "person_id", "score", "reasons", "rank")},
 )
+# Written only by the hub's matcher, with the hub's origin: a hub refuses them in any push, so
+# no station can tell a family "found" in the matcher's name.
+HUB_WRITTEN = frozenset({ENQUIRY_OUTCOME.name, MATCH_CANDIDATE.name})
 CONFLICT_DECISION = EntitySpec(
     "conflict_decision",
     append_only=False,

@@ -20,6 +20,7 @@ from zmq.utils import z85
 from zmq.utils.monitor import recv_monitor_message
 
 from fieldkit.domain.changes import Change
+from fieldkit.domain.model import HUB_WRITTEN
 from fieldkit.domain.secrecy import project, readable_fields
 from fieldkit.errors import SyncError
 from fieldkit.i18n import _
@@ -343,6 +344,8 @@ class Hub:
             reason = wire.invalid_reason(change)
             if reason is None and change.hlc > latest:
                 reason = "clock more than 30 days ahead"
+            if reason is None and change.entity in HUB_WRITTEN:
+                reason = f"{change.entity} is written by the hub only"
             if reason is not None:
                 raise _Rejected("invalid", f"{change.origin}:{change.seq}: {reason}", message.n)
         changes = [wire.from_wire(c) for c in message.changes]

@@ -178,3 +178,27 @@ def _check_frames(frames: list[bytes], caf_id: str, *, expect_outcomes: int) -> 
                 assert change.origin != caf_id
                 outcomes += change.entity == "enquiry_outcome"
     assert outcomes == expect_outcomes
+
+
+def test_no_station_may_push_an_outcome_or_a_candidate(make_station, start_hub) -> None:
+    import pytest
+
+    from fieldkit.errors import SyncError
+
+    ciav = make_station("ciav", "CIAV")
+    hub = start_hub(ciav)
+    caf = make_station("caf", "CAF-1")
+    enrol(ciav, hub.endpoint, caf)
+    sought = caf_service.record_enquiry(
+        caf, "op", enquirer_name="F", phone="0600000000", sought_family_name="Durand"
+    )
+    caf.record(
+        "enquiry_outcome",
+        "eo-" + sought,
+        {"enquiry_id": sought, "outcome": "found", "place": "a lie"},
+        "op",
+    )
+    with pytest.raises(SyncError):
+        Agent(caf).run_once(timeout=5)
+    assert ciav.db.execute("SELECT count(*) FROM enquiry_outcomes").fetchone()[0] == 0
+    assert hub.rejections["invalid"] >= 1
