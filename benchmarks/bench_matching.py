@@ -82,12 +82,6 @@ def main(quick: bool = False) -> None:
         hub(100_000, 5_000, 5_000)
 
 
-if __name__ == "__main__":
-    import sys
-
-    main(quick="--quick" in sys.argv[1:])
-
-
 def hub(persons: int, enquiries: int, pushed: int) -> None:
     """The hub's matcher on a real encrypted store: first load, then a push of new persons.
 
@@ -144,3 +138,9 @@ def hub(persons: int, enquiries: int, pushed: int) -> None:
             f" step {longest * 1000:.0f} ms, {matcher.written - written} changes written"
         )
         store.close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(quick="--quick" in sys.argv[1:])

@@ -265,13 +265,9 @@ def name_similarity(query: NameProfile, person: NameProfile) -> tuple[float, lis
 
     options: list[tuple[float, str, str]] = []
     fam, giv = part("f", "f"), part("g", "g")
-    straight_cost = max(
-        _particle_cost(query.particles, person.particles),
-        _particle_cost(query.given_particles, person.given_particles),
-    )
-    swapped_cost = max(
-        _particle_cost(query.given_particles, person.particles),
-        _particle_cost(query.particles, person.given_particles),
+    # A particle belongs to the name whichever field it was typed in.
+    straight_cost = swapped_cost = _particle_cost(
+        query.particles | query.given_particles, person.particles | person.given_particles
     )
     if fam is not None:
         fam -= straight_cost
