@@ -38,6 +38,7 @@ from fieldkit.i18n import N_, _
 # --- thresholds --------------------------------------------------------------------------------
 
 ACCEPT = 92.0  # a candidate at or above this score is taken as the person sought
+REVIEW = 80.0  # a best candidate at or above this, not accepted, is for an officer to look at
 MARGIN = 6.0  # ... unless a second one is within this many points (then an officer decides)
 FLOOR = 55.0  # candidates below this are not kept at all
 NAME_WEIGHT = 0.94  # the name brings at most 94 points; sex and age the rest
@@ -748,15 +749,15 @@ def decide(
 ) -> tuple[Outcome, str | None]:
     """The neutral outcome for a family, and the place when they may be told it.
 
-    - no candidate good enough: *no information yet*;
-    - two candidates too close, a match through a police lead or an X person, a person whose
+    - no candidate worth a look: *no information yet*;
+    - a candidate worth a look but not good enough to be taken, two candidates too close, a match through a police lead or an X person, a person whose
       death is recorded but not announced, a person without a known place: *an officer will
       speak with you* (the same words whatever the reason, so they imply nothing);
     - a death announced by an OPJ: the family has been told in person; the CAF may say so;
     - otherwise: *found, cared for at <place>*.
     """
     best = candidates[0] if candidates else None
-    if best is None or best.score < ACCEPT:
+    if best is None or best.score < REVIEW:
         return Outcome.NONE, None
     chosen = accepted(candidates)
     if chosen is None or chosen.via_lead:

@@ -37,6 +37,7 @@ SCAN_WINDOW = 20_000  # hub sequences examined by one pull
 DRAIN = 64  # messages handled before looking at the stop flag and the monitor again
 CACHE_LIMIT = 200_000  # encoded projections kept (hub sequence, role) -> bytes
 MAX_CLOCK_AHEAD_MS = 30 * 24 * 3600 * 1000  # a change dated further ahead is refused (see docs)
+IDLE_HOOK = 1.0  # seconds: the after-apply hook also runs this often (the hub's own writes)
 
 
 class _Rejected(Exception):
@@ -87,13 +88,15 @@ class Hub:
         """``tap`` (tests, diagnostics) sees every reply frame and the peer it goes to.
 
         ``after_apply`` (the matcher, given by the composition root) runs in the hub's thread
-        once at start and after pushes were committed and acknowledged, between frames; it does a
-        short slice of work and returns True while it has more, so it is called again at once.
+        at start, after pushes were committed and acknowledged, and every second (for what the
+        hub's own station recorded), between frames; it does a short slice of work and returns
+        True while it has more, so it is called again at once.
         """
         self.store = store
         self.tap = tap
         self.after_apply = after_apply
         self._work = after_apply is not None
+        self._idle_hook_at = 0.0
         self.bind = bind
         self.state = SyncState(store)
         self.endpoint: str | None = None
@@ -206,7 +209,9 @@ class Hub:
             events = dict(poller.poll(0 if self._work else 100))
             if monitor in events:
                 self._monitor_events(monitor)
-            if self._work:
+            if self._work or (
+                self.after_apply is not None and time.monotonic() >= self._idle_hook_at
+            ):
                 self._after_apply()
             if sock not in events:
                 continue
@@ -228,6 +233,7 @@ class Hub:
 
     def _after_apply(self) -> None:
         assert self.after_apply is not None
+        self._idle_hook_at = time.monotonic() + IDLE_HOOK
         try:
             self._work = bool(self.after_apply())
         except Exception:  # a bug there must not stop the hub

@@ -202,3 +202,33 @@ def test_no_station_may_push_an_outcome_or_a_candidate(make_station, start_hub) 
         Agent(caf).run_once(timeout=5)
     assert ciav.db.execute("SELECT count(*) FROM enquiry_outcomes").fetchone()[0] == 0
     assert hub.rejections["invalid"] >= 1
+
+
+def test_an_enquiry_recorded_on_the_hub_itself_is_matched(make_station) -> None:
+    ciav = make_station("ciav", "CIAV", site="CIAV")
+    count_person(
+        ciav,
+        "agent",
+        PersonInput(category="UR", family_name="Roussel", given_names="Anaïs", destination="HEGP"),
+    )
+    matcher = Matcher(ciav)
+    hub = Hub(ciav, "tcp://127.0.0.1:*", after_apply=matcher.step)
+    hub.start()
+    try:
+        _wait_matched(hub)
+        sought = caf_service.record_enquiry(
+            ciav,
+            "call-centre",
+            enquirer_name="Famille",
+            phone="0600000000",
+            sought_family_name="ROUSSEL",
+            sought_given_names="Anais",
+        )
+        deadline = time.monotonic() + 10
+        while caf_service.outcome_for(ciav, sought).outcome == "none":
+            assert time.monotonic() < deadline, "the hub never matched its own enquiry"
+            time.sleep(0.1)
+    finally:
+        hub.stop()
+    # No age was given: not enough to tell a family "found"; an officer looks at the candidate.
+    assert caf_service.outcome_for(ciav, sought).outcome == "officer"

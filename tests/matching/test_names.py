@@ -6,6 +6,7 @@ import pytest
 
 from fieldkit.domain.matching import (
     ACCEPT,
+    REVIEW,
     Candidate,
     MatchIndex,
     Outcome,
@@ -205,7 +206,8 @@ ALIVE = PersonStatus("UR", None, "HEGP")
     ("candidates", "status", "expected"),
     [
         ([], {}, (Outcome.NONE, None)),
-        ([_c("p", ACCEPT - 1)], {"p": ALIVE}, (Outcome.NONE, None)),
+        ([_c("p", REVIEW - 1)], {"p": ALIVE}, (Outcome.NONE, None)),
+        ([_c("p", ACCEPT - 1)], {"p": ALIVE}, (Outcome.OFFICER, None)),  # a lead for an officer
         ([_c("p", 99)], {"p": ALIVE}, (Outcome.FOUND, "HEGP")),
         ([_c("p", 99), _c("q", 97)], {"p": ALIVE}, (Outcome.OFFICER, None)),  # too close
         ([_c("p", 99, "age_far")], {"p": ALIVE}, (Outcome.OFFICER, None)),
