@@ -700,9 +700,10 @@ class Outcome(StrEnum):
 OUTCOME_LABELS: dict[Outcome, str] = {
     Outcome.FOUND: N_("Found, cared for at {place}."),
     Outcome.OFFICER: N_("An officer will speak with you."),
+    # Only once an OPJ announced the death in person may the CAF read it (DOMAIN.md).
     Outcome.ANNOUNCED: N_(
-        "A police officer has spoken with the family; an officer remains available to speak with"
-        " you."
+        "The death was announced to the family in person by a police officer; an officer remains"
+        " available to speak with you."
     ),
     Outcome.NONE: N_("No information yet."),
 }

@@ -155,7 +155,7 @@ def test_caf_learns_only_what_it_may_while_police_gets_the_candidate(make_statio
         Agent(caf).run_once(timeout=10)
         told = caf_service.outcome_for(caf, sought)
         assert (told.outcome, told.place) == ("announced", None)
-        assert "officier" in told.text
+        assert "décès a été annoncé" in told.text and "officier" in told.text
         assert caf_service.outcome_for(caf, other).outcome == "found"
         _check_frames(frames_to_caf, caf.station_id, expect_outcomes=3)
         assert any(b"announced" in frame for frame in frames_to_caf[before:])

@@ -223,8 +223,9 @@ def test_decide(candidates, status, expected) -> None:
     assert decide(candidates, status) == expected
 
 
-def test_outcome_sentences_never_say_dead() -> None:
-    for code in ("found", "officer", "announced", "none", "garbage"):
+def test_outcome_sentences_say_dead_only_once_announced() -> None:
+    assert "décès" in outcome_text("announced")
+    for code in ("found", "officer", "none", "garbage"):
         text = outcome_text(code, "HEGP").lower()
         for word in ("dcd", "décéd", "mort", "dead", "death", "décès"):
             assert word not in text, (code, text)
