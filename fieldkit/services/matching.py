@@ -56,7 +56,7 @@ log = logging.getLogger("fieldkit.services.matching")
 
 AUTHOR = "matcher"
 LOAD_CHUNK = 1_000  # persons loaded per slice
-LOG_CHUNK = 500  # log rows scanned per slice
+LOG_CHUNK = 200  # log rows scanned per slice
 REVERSE_CUT = 60.0  # quick similarity under which a new person is not scored against an enquiry
 REMATCH_CHUNK = 16  # enquiries rematched per write transaction
 WATCHED = ("person", "triage", "death_stage", "lead", "enquiry")
@@ -104,7 +104,8 @@ class Matcher:
         self._dirty: dict[str, None] = {}  # enquiries to rematch, in order
         self.cursor = 0
         self._loaded = False
-        self._load_from = ""  # person id to resume the initial load after
+        self._phase = "persons"  # what the initial load reads next: persons, then enquiries
+        self._load_from = ""  # id to resume the initial load after
         self.rematched = 0
         self.written = 0
 
@@ -138,22 +139,31 @@ class Matcher:
 
     # -- loading -------------------------------------------------------------------------
     def _load_slice(self) -> None:
+        """Load persons, then enquiries, a chunk per call; then what was written before."""
         store = self.store
+        table = "persons" if self._phase == "persons" else "enquiries"
         with store.lock:
-            if not self._load_from:
+            if not self._load_from and self._phase == "persons":
                 row = store.db.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()
                 self.cursor = int(row[0])  # changes after this are scanned again: harmless
             rows = store.db.execute(
-                f"SELECT * FROM persons WHERE id > ? AND {_LIVE} ORDER BY id LIMIT ?",
+                f"SELECT * FROM {table} WHERE id > ? AND {_LIVE} ORDER BY id LIMIT ?",
                 [self._load_from, LOAD_CHUNK],
             )
             columns = [d[0] for d in rows.description]
-            persons = [dict(zip(columns, r, strict=True)) for r in rows.fetchall()]
-            leads = self._leads_of([p["id"] for p in persons])
-        for person in persons:
-            self.index.upsert(_facts(person, leads.get(person["id"], ())))
-        if len(persons) == LOAD_CHUNK:
-            self._load_from = persons[-1]["id"]
+            records = [dict(zip(columns, r, strict=True)) for r in rows.fetchall()]
+            leads = self._leads_of([p["id"] for p in records]) if table == "persons" else {}
+        for record in records:
+            if table == "persons":
+                self.index.upsert(_facts(record, leads.get(record["id"], ())))
+            else:
+                self._set_enquiry(record["id"], record)
+        if len(records) == LOAD_CHUNK:
+            self._load_from = records[-1]["id"]
+            return
+        self._load_from = ""
+        if self._phase == "persons":
+            self._phase = "enquiries"
             return
         self._load_rest()
         self._loaded = True
@@ -162,8 +172,6 @@ class Matcher:
     def _load_rest(self) -> None:
         db = self.store.db
         with self.store.lock:
-            for row in db.query(f"SELECT * FROM enquiries WHERE {_LIVE}"):
-                self._set_enquiry(row["id"], row)
             for row in db.query(
                 "SELECT enquiry_id, person_id, score, reasons, rank FROM match_candidates"
                 " WHERE deleted = 0"
