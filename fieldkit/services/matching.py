@@ -94,6 +94,9 @@ class Matcher:
     def __init__(self, store: Store, *, author: str = AUTHOR) -> None:
         self.store = store
         self.author = author
+        self._reset()
+
+    def _reset(self) -> None:
         self.index = MatchIndex()
         self.enquiries: dict[str, EnquiryFacts] = {}
         self._enquiry_keys: dict[str, frozenset[str]] = {}
@@ -366,7 +369,11 @@ class Matcher:
                     )
                 )
         if writes:
-            self.store.record_many(writes, self.author)
+            try:
+                self.store.record_many(writes, self.author)
+            except Exception:
+                self._reset()  # memory is now ahead of the store: read it all again
+                raise
             self.written += len(writes)
 
     def _candidate_writes(self, enquiry_id: str, found: list[Candidate]) -> list[Write]:

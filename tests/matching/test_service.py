@@ -223,3 +223,25 @@ def test_roles_that_may_not_touch_enquiries(make_station) -> None:
         caf.outcome_for(station, "missing")
     with pytest.raises(PermissionDenied):
         candidates_for(station, "e1")
+
+
+def test_a_failed_write_makes_the_matcher_read_the_store_again(make_station, monkeypatch) -> None:
+    hub = make_station("ciav", "CIAV")
+    _count(hub, "Petit", given_names="Karim")
+    enquiry = _enquire(hub, "Petit", "Karim")
+    matcher = Matcher(hub)
+    real = hub.record_many
+    calls = {"n": 0}
+
+    def failing_once(writes, author):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk full")
+        return real(writes, author)
+
+    monkeypatch.setattr(hub, "record_many", failing_once)
+    with pytest.raises(OSError):
+        matcher.run_until_idle()
+    assert not matcher.ready
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("found", "HEGP")
