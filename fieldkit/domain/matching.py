@@ -674,19 +674,6 @@ def _plausible(enquiry: EnquiryFacts, person: PersonFacts, year: int) -> bool:
     return True
 
 
-def rescore(
-    enquiry: EnquiryFacts, persons: Iterable[PersonFacts], *, year: int | None = None
-) -> list[Candidate]:
-    """Naive reference: score every person (for tests and benchmarks)."""
-    scored = [score(enquiry, p, year=year) for p in persons]
-    scored = [c for c in scored if c.score >= FLOOR]
-    scored.sort(key=lambda c: (-c.score, c.person_id))
-    return [
-        Candidate(c.person_id, c.score, c.reasons, c.via_lead, r)
-        for r, c in enumerate(scored[:KEEP], 1)
-    ]
-
-
 # --- the outcome a family may be told ------------------------------------------------------------
 
 
