@@ -8,6 +8,7 @@ or, once an OPJ announced it in person, that the death was announced).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -205,6 +206,52 @@ def record_enquiry(store: Store, author: str, **fields: Any) -> str:
     enquiry_id = new_id()
     store.record("enquiry", enquiry_id, values, author)
     return enquiry_id
+
+
+ENQUIRY_STATUSES = ("open", "closed")
+
+
+def update_enquiry(store: Store, author: str, enquiry_id: str, **fields: Any) -> list[str]:
+    """Change some fields of an enquiry (``None`` clears one; ``status``: open or closed).
+
+    The enquiry is validated again as it would be after the change; only the fields whose value
+    changes are written. Returns their names.
+    """
+    if store.role not in RECORDING_ROLES:
+        raise PermissionDenied(_("This station's role may not record family enquiries."))
+    rows = list(
+        store.db.query("SELECT * FROM enquiries WHERE id = ? AND deleted = 0", [enquiry_id])
+    )
+    if not rows:
+        raise NotFound(_("No enquiry with this identifier in this station's store."))
+    status = fields.pop("status", None)
+    if status is not None and status not in ENQUIRY_STATUSES:
+        raise ValidationError(
+            _("Unknown enquiry status {status}: use open or closed.").format(
+                status=str(status)[:20]
+            ),
+            field="status",
+        )
+    stored = {name: _stored(rows[0].get(name)) for name in ENQUIRY_LABELS}
+    merged = {name: value for name, value in stored.items() if value is not None}
+    merged.update(fields)
+    values = validated_enquiry(merged)
+    changes = {name: values.get(name) for name in fields if values.get(name) != stored.get(name)}
+    if status is not None and status != rows[0].get("status"):
+        changes["status"] = status
+    if changes:
+        store.record("enquiry", enquiry_id, changes, author)
+    return sorted(changes)
+
+
+def _stored(value: Any) -> Any:
+    """A column as it was given (maps such as the ante-mortem details are stored as JSON)."""
+    if isinstance(value, str) and value[:1] == "{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 @dataclass(frozen=True)

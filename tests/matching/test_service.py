@@ -245,3 +245,34 @@ def test_a_failed_write_makes_the_matcher_read_the_store_again(make_station, mon
     assert not matcher.ready
     matcher.run_until_idle()
     assert _outcome(hub, enquiry) == ("found", "HEGP")
+
+
+def test_update_enquiry_writes_only_what_changes(make_station) -> None:
+    station = make_station("caf", "CAF-1")
+    enquiry = caf.record_enquiry(
+        station,
+        "op",
+        enquirer_name="Famille",
+        phone="0600000000",
+        sought_family_name="Durand",
+        ante_mortem={"tattoos": "rose"},
+    )
+    before = station.local_change_count()
+    assert caf.update_enquiry(station, "op", enquiry, sought_family_name="Durand") == []
+    assert caf.update_enquiry(station, "op", enquiry, ante_mortem={"tattoos": "rose"}) == []
+    assert station.local_change_count() == before
+    changed = caf.update_enquiry(
+        station, "op", enquiry, sought_given_names="Léa", sought_age="20-25", status="closed"
+    )
+    assert changed == ["sought_age", "sought_given_names", "status"]
+    row = station.db.execute(
+        "SELECT sought_given_names, status FROM enquiries WHERE id = ?", [enquiry]
+    ).fetchone()
+    assert row == ("Léa", "closed")
+    with pytest.raises(ValidationError) as caught:
+        caf.update_enquiry(station, "op", enquiry, phone=None)  # no way to call them back
+    assert caught.value.field == "phone"
+    with pytest.raises(ValidationError):
+        caf.update_enquiry(station, "op", enquiry, status="lost")
+    with pytest.raises(NotFound):
+        caf.update_enquiry(station, "op", "missing", relation="son")
