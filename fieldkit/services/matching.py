@@ -105,6 +105,7 @@ class Matcher:
         self._outcomes: dict[str, tuple[str, str | None]] = {}
         self._by_person: dict[str, set[str]] = {}  # person -> enquiries listing it
         self._dirty: dict[str, None] = {}  # enquiries to rematch, in order
+        self._closed: set[str] = set()  # closed enquiries: left as they are
         self.cursor = 0
         self._loaded = False
         self._phase = "persons"  # what the initial load reads next: persons, then enquiries
@@ -323,6 +324,10 @@ class Matcher:
 
     def _set_enquiry(self, enquiry_id: str, row: Mapping[str, Any]) -> None:
         self._drop_enquiry(enquiry_id)
+        if row.get("status") == "closed":
+            self._closed.add(enquiry_id)
+            return
+        self._closed.discard(enquiry_id)
         facts = enquiry_facts(enquiry_id, _plain(row))
         keys = frozenset(facts.keys())
         self.enquiries[enquiry_id] = facts
@@ -348,6 +353,8 @@ class Matcher:
     def _rematch(self, enquiry_ids: list[str]) -> None:
         writes: list[Write] = []
         for enquiry_id in enquiry_ids:
+            if enquiry_id in self._closed:
+                continue
             self.rematched += 1
             facts = self.enquiries.get(enquiry_id)
             found = self.index.search(facts) if facts is not None else []

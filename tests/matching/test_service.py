@@ -81,6 +81,15 @@ def test_outcomes_follow_triage_death_stages_and_edits(make_station) -> None:
     matcher.run_until_idle()
     assert _outcome(hub, enquiry) == ("announced", None)
 
+    # A closed enquiry is left as it is.
+    scored = [c.score for c in candidates_for(hub, enquiry)]
+    caf.update_enquiry(hub, "op", enquiry, status="closed")
+    hub.record("person", alive, {"given_names": "Karim Abdelkader"}, "op")
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("announced", None)
+    assert [c.score for c in candidates_for(hub, enquiry)] == scored
+    caf.update_enquiry(hub, "op", enquiry, status="open")
+
     # The record is deleted (a duplicate, say): the candidate goes, the outcome with it.
     hub.record("person", alive, {DELETED: True}, "op")
     matcher.run_until_idle()
