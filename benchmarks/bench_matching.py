@@ -28,7 +28,8 @@ def quality(persons: int, enquiries: int, seeds: tuple[int, ...]) -> None:
         print(
             f"  seed {seed:>2}: recall@1 {q.recall_at_1:.3f}  recall@5 {q.recall_at_5:.3f}"
             f"  wrong rank-1 above threshold {q.wrong_above:.2%}"
-            f"  (taken by the acceptance rule {q.wrong_accepted:.2%})"
+            f"  (taken by the acceptance rule {q.wrong_accepted:.2%};"
+            f" right person taken {q.taken_right:.0%})"
             f"  [{q.present} of {q.enquiries} sought persons recorded; {elapsed:.1f} s]"
         )
     print("  targets: recall@5 >= 0.95, wrong rank-1 above threshold <= 1 %")

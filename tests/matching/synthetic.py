@@ -493,6 +493,7 @@ class Quality:
     wrong_above: float  # share of all enquiries whose rank-1 candidate is wrong and >= ACCEPT
     wrong_accepted: float  # ... wrong and taken by the acceptance rule (threshold, margin, no
     # contradiction of sex or age): what would tell a family "found" about someone else
+    taken_right: float  # share of the recorded sought persons taken by the acceptance rule
     misses: tuple[Enquiry, ...]
     wrong: tuple[tuple[Enquiry, str, float], ...]
 
@@ -507,7 +508,7 @@ def evaluate(people: list[Person], asked: list[Enquiry], *, year: int = 2026) ->
     present = hit1 = hit5 = 0
     misses: list[Enquiry] = []
     wrong: list[tuple[Enquiry, str, float]] = []
-    taken_wrong = 0
+    taken_wrong = taken_right = 0
     for enquiry in asked:
         found = index.search(enquiry_facts(enquiry.enquiry_id, enquiry.values), year=year)
         ids = [c.person_id for c in found]
@@ -521,6 +522,7 @@ def evaluate(people: list[Person], asked: list[Enquiry], *, year: int = 2026) ->
             wrong.append((enquiry, found[0].person_id, found[0].score))
         taken = accepted(found)
         taken_wrong += taken is not None and taken.person_id != enquiry.sought
+        taken_right += taken is not None and taken.person_id == enquiry.sought
     return Quality(
         len(asked),
         present,
@@ -528,6 +530,7 @@ def evaluate(people: list[Person], asked: list[Enquiry], *, year: int = 2026) ->
         hit5 / max(present, 1),
         len(wrong) / max(len(asked), 1),
         taken_wrong / max(len(asked), 1),
+        taken_right / max(present, 1),
         tuple(misses),
         tuple(wrong),
     )
