@@ -57,6 +57,7 @@ def hub_serve(
     """Serve stations until interrupted (also relays upstream if this station joined a hub)."""
     from fieldkit.sync.agent import Agent
     from fieldkit.sync.enrol import check_endpoint, set_hub_endpoint, station_keypair
+    from fieldkit.services.matching import Matcher
     from fieldkit.sync.hub import Hub
     from fieldkit.sync.state import SyncState
 
@@ -65,7 +66,11 @@ def hub_serve(
     stop = threading.Event()
     _until_signal(stop)
     _log_to_stderr(verbose)
-    server = Hub(store, bind)
+    relaying = SyncState(store).upstream() is not None
+    # The CIAV hub matches families' enquiries (the composition root hands it the matcher);
+    # a relay only passes changes on.
+    matcher = Matcher(store) if store.role == "ciav" and not relaying else None
+    server = Hub(store, bind, after_apply=matcher.step if matcher is not None else None)
     agent = None
     try:
         endpoint = server.start()

@@ -235,6 +235,24 @@ ENQUIRY = EntitySpec(
         )
     },
 )
+# What a family may be told about an enquiry (written by the hub's matcher; CAF, police, CIAV).
+ENQUIRY_OUTCOME = EntitySpec(
+    "enquiry_outcome",
+    append_only=False,
+    table="enquiry_outcomes",
+    fields={"enquiry_id": _E, "outcome": _E, "place": _E},
+)
+# A person the matcher proposes for an enquiry, with its score and reasons (police and CIAV only:
+# a candidate names a person and may point at a death the family has not been told of).
+MATCH_CANDIDATE = EntitySpec(
+    "match_candidate",
+    append_only=False,
+    table="match_candidates",
+    fields={name: _V for name in ("enquiry_id", "person_id", "score", "reasons", "rank")},
+)
+# Written only by the hub's matcher, with the hub's origin: a hub refuses them in any push, so
+# no station can tell a family "found" in the matcher's name.
+HUB_WRITTEN = frozenset({ENQUIRY_OUTCOME.name, MATCH_CANDIDATE.name})
 CONFLICT_DECISION = EntitySpec(
     "conflict_decision",
     append_only=False,
@@ -254,6 +272,8 @@ ENTITIES: dict[str, EntitySpec] = {
         LEAD,
         DEATH_STAGE,
         ENQUIRY,
+        ENQUIRY_OUTCOME,
+        MATCH_CANDIDATE,
         CONFLICT_DECISION,
     )
 }

@@ -7,8 +7,11 @@ Rules beyond the table itself:
 - a station never receives its own origin's changes back;
 - ``own`` access (PMA/PUMP identity, clinical data) means *only what this station recorded*: it
   receives none of it from others;
-- the CAF receives family enquiries only, until matching exists: no identity, no triage or place
-  of care, no witness, lead or death stage, nothing that could hint at a death;
+- the CAF receives family enquiries and their outcomes (``enquiry_outcome``: the neutral sentence
+  the matcher chose, "found, cared for at <place>", "an officer will speak with you", "no
+  information yet", or, only once an OPJ announced it, that the death was announced) and nothing
+  else: no identity, no triage or place of care, no match candidate, witness, lead or death
+  stage, nothing that could hint at a death;
 - the PUMP receives triage events with the category only (no refinement, no destination);
 - the CIAV receives declaration and certificate *metadata*: never the words of a declaration;
 - the lifecycle fields (delete, duplicate merge) go with an entity to whoever may read part of it.
@@ -53,7 +56,9 @@ def _field_allowed(role: Role, entity: str, field: str, data_class: DataClass) -
     if level is Access.CATEGORY_ONLY:
         return field in CATEGORY_FIELDS.get(entity, frozenset())
     # NONE; OWN (only the station's own records, never sent to it); and the CAF's MATCHED,
-    # PLACE_OF_CARE and ANNOUNCED_ONLY, which need matching and announcement to exist first.
+    # PLACE_OF_CARE and ANNOUNCED_ONLY: the CAF learns those only through the outcome of its
+    # enquiries (entity ``enquiry_outcome``, ENQUIRY class), which the hub's matcher writes
+    # after applying these rules itself; the records behind it never go to the CAF.
     return False
 
 

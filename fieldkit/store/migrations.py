@@ -15,6 +15,9 @@ MIGRATIONS: list[tuple[int, str, Migration]] = []
 
 def migration(version: int, name: str) -> Callable[[Migration], Migration]:
     def register(fn: Migration) -> Migration:
+        # In order and without a gap: a store past version N never runs a migration below N.
+        if version != len(MIGRATIONS) + 1:
+            raise RuntimeError(f"migration {version} registered after {len(MIGRATIONS)}")
         MIGRATIONS.append((version, name, fn))
         MIGRATIONS.sort(key=lambda item: item[0])
         return fn
@@ -213,6 +216,27 @@ def _v3(db: sqlite_utils.Database) -> None:
     db.execute(
         "CREATE TABLE sync_acks (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID"
     )
+
+
+@migration(4, "matching: enquiry outcomes and match candidates")
+def _v4(db: sqlite_utils.Database) -> None:
+    # Same layout as the mutable tables of version 1 (columns frozen here, not read from specs).
+    for table, columns in (
+        ("enquiry_outcomes", ("enquiry_id", "outcome", "place")),
+        ("match_candidates", ("enquiry_id", "person_id", "score", "reasons", "rank")),
+    ):
+        cols = ", ".join(_quote(c) for c in columns)
+        db.execute(
+            f"""CREATE TABLE {table} (
+                id TEXT PRIMARY KEY, {cols},
+                deleted INTEGER NOT NULL DEFAULT 0, replaced_by TEXT,
+                created_hlc INTEGER NOT NULL, created_origin TEXT NOT NULL,
+                created_by TEXT NOT NULL, updated_hlc INTEGER NOT NULL,
+                clock TEXT NOT NULL
+            )"""
+        )
+        db.execute(f"CREATE INDEX {table}_by_enquiry ON {table} (enquiry_id)")
+    db.execute("CREATE INDEX match_candidates_by_person ON match_candidates (person_id)")
 
 
 @migration(5, "reports: hospital admissions (SI-VIC), audit of person reads, hourly bilan")

@@ -20,6 +20,7 @@ from zmq.utils import z85
 from zmq.utils.monitor import recv_monitor_message
 
 from fieldkit.domain.changes import Change
+from fieldkit.domain.model import HUB_WRITTEN
 from fieldkit.domain.secrecy import project, readable_fields
 from fieldkit.errors import SyncError
 from fieldkit.i18n import _
@@ -37,6 +38,7 @@ DRAIN = 64  # messages handled before looking at the stop flag and the monitor a
 CACHE_LIMIT = 200_000  # encoded projections kept (hub sequence, role) -> bytes
 MAX_CLOCK_AHEAD_MS = 30 * 24 * 3600 * 1000  # a change dated further ahead is refused (see docs)
 SEEN_FLUSH_S = 5.0  # how often the hub writes when each station was last heard
+IDLE_HOOK = 1.0  # seconds: the after-apply hook also runs this often (the hub's own writes)
 
 
 class _Rejected(Exception):
@@ -82,10 +84,20 @@ class Hub:
         bind: str,
         *,
         tap: Callable[[Peer | None, bytes], None] | None = None,
+        after_apply: Callable[[], bool] | None = None,
     ) -> None:
-        """``tap`` (tests, diagnostics) sees every reply frame and the peer it goes to."""
+        """``tap`` (tests, diagnostics) sees every reply frame and the peer it goes to.
+
+        ``after_apply`` (the matcher, given by the composition root) runs in the hub's thread
+        at start, after pushes were committed and acknowledged, and every second (for what the
+        hub's own station recorded), between frames; it does a short slice of work and returns
+        True while it has more, so it is called again at once.
+        """
         self.store = store
         self.tap = tap
+        self.after_apply = after_apply
+        self._work = after_apply is not None
+        self._idle_hook_at = 0.0
         self.bind = bind
         self.state = SyncState(store)
         self.endpoint: str | None = None
@@ -200,9 +212,13 @@ class Hub:
         poller.register(monitor, zmq.POLLIN)
         while not self._stop.is_set():
             self._flush_seen()
-            events = dict(poller.poll(100))
+            events = dict(poller.poll(0 if self._work else 100))
             if monitor in events:
                 self._monitor_events(monitor)
+            if self._work or (
+                self.after_apply is not None and time.monotonic() >= self._idle_hook_at
+            ):
+                self._after_apply()
             if sock not in events:
                 continue
             for _count in range(DRAIN):
@@ -215,6 +231,20 @@ class Hub:
                 except Exception:  # a bug must not stop the hub for everyone
                     log.exception("error while handling a frame")
                 self.handled += 1
+
+    @property
+    def busy(self) -> bool:
+        """True while the after-apply hook has work left (tests wait for it)."""
+        return self._work
+
+    def _after_apply(self) -> None:
+        assert self.after_apply is not None
+        self._idle_hook_at = time.monotonic() + IDLE_HOOK
+        try:
+            self._work = bool(self.after_apply())
+        except Exception:  # a bug there must not stop the hub
+            log.exception("error in the hub's after-apply hook")
+            self._work = False
 
     def _monitor_events(self, monitor: zmq.Socket) -> None:
         while monitor.poll(0):
@@ -353,6 +383,8 @@ class Hub:
             reason = wire.invalid_reason(change)
             if reason is None and change.hlc > latest:
                 reason = "clock more than 30 days ahead"
+            if reason is None and change.entity in HUB_WRITTEN:
+                reason = f"{change.entity} is written by the hub only"
             if reason is not None:
                 raise _Rejected("invalid", f"{change.origin}:{change.seq}: {reason}", message.n)
         changes = [wire.from_wire(c) for c in message.changes]
@@ -364,6 +396,8 @@ class Hub:
         except Exception as exc:
             log.exception("push from %s could not be applied", peer.name)
             raise _Rejected("invalid", f"batch could not be stored: {exc}", message.n) from None
+        if result.applied and self.after_apply is not None:
+            self._work = True
         if result.applied:
             log.debug(
                 "%s pushed %d changes (%d duplicates)", peer.name, result.applied, result.duplicates

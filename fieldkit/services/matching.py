@@ -1,0 +1,510 @@
+"""Matching family enquiries against the person records of a store (the hub's matcher).
+
+:class:`Matcher` keeps every live person of a store in an in-memory :class:`MatchIndex` and every
+enquiry in a reverse index, follows the store's change log from a cursor, and after each batch of
+new changes rematches only the enquiries they may affect: a person recorded or edited, a triage
+event, a death stage, a lead, an enquiry. It writes, with the store's own origin and only when
+something changed:
+
+- ``enquiry_outcome`` (one per enquiry): the neutral outcome a family may be told (CAF, police,
+  CIAV read it);
+- ``match_candidate`` (up to five per enquiry): person, score, reasons, rank (police and CIAV
+  only: the role filter never sends them to a CAF).
+
+Work is cut in slices (:meth:`Matcher.step` returns after about ``budget`` seconds and says whether
+more remains), so the hub that calls it between frames stays responsive even while it loads
+100,000 persons or absorbs a push of thousands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from fieldkit.domain.changes import DELETED
+from fieldkit.domain.matching import (
+    FLOOR,
+    KEEP,
+    Candidate,
+    EnquiryFacts,
+    MatchIndex,
+    Outcome,
+    PersonFacts,
+    PersonStatus,
+    decide,
+    decode_reasons,
+    encode_reasons,
+    enquiry_facts,
+    explain,
+    outcome_text,
+    person_facts,
+    quick_pass,
+    score,
+)
+from fieldkit.errors import PermissionDenied
+from fieldkit.i18n import _
+from fieldkit.store.store import Store, Write
+
+log = logging.getLogger("fieldkit.services.matching")
+
+AUTHOR = "matcher"
+LOAD_CHUNK = 1_000  # persons loaded per slice
+LOG_CHUNK = 200  # log rows scanned per slice
+REVERSE_CUT = 60.0  # quick similarity under which a new person is not scored against an enquiry
+REMATCH_CHUNK = 16  # enquiries rematched per write transaction
+WATCHED = ("person", "triage", "death_stage", "lead", "enquiry")
+CANDIDATE_READERS = {"police", "ciav"}
+_LIVE = "deleted = 0 AND replaced_by IS NULL"
+_decode = msgspec.json.decode
+
+
+def outcome_id(enquiry_id: str) -> str:
+    return "eo-" + enquiry_id
+
+
+def candidate_id(enquiry_id: str, person_id: str) -> str:
+    digest = hashlib.blake2b(f"{enquiry_id}\x00{person_id}".encode(), digest_size=12).hexdigest()
+    return "mc-" + digest
+
+
+def _chunks(items: list[str], size: int = 500) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class Held:
+    """A candidate as written in the store (to write again only what changed)."""
+
+    score: float
+    reasons: str
+    rank: int
+
+
+class Matcher:
+    """Incremental matching over one store. Not thread-safe: one thread calls :meth:`step`."""
+
+    def __init__(self, store: Store, *, author: str = AUTHOR) -> None:
+        self.store = store
+        self.author = author
+        self._reset()
+
+    def _reset(self) -> None:
+        self.index = MatchIndex()
+        self.enquiries: dict[str, EnquiryFacts] = {}
+        self._enquiry_keys: dict[str, frozenset[str]] = {}
+        self._enquiry_postings: dict[str, set[str]] = {}
+        self._held: dict[str, dict[str, Held]] = {}  # enquiry -> person -> candidate written
+        self._outcomes: dict[str, tuple[str, str | None]] = {}
+        self._by_person: dict[str, set[str]] = {}  # person -> enquiries listing it
+        self._dirty: dict[str, None] = {}  # enquiries to rematch, in order
+        self._closed: set[str] = set()  # closed enquiries: left as they are
+        self.cursor = 0
+        self._loaded = False
+        self._phase = "persons"  # what the initial load reads next: persons, then enquiries
+        self._load_from = ""  # id to resume the initial load after
+        self.rematched = 0
+        self.written = 0
+
+    # -- the work loop ---------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        return self._loaded
+
+    @property
+    def pending(self) -> int:
+        return len(self._dirty)
+
+    def step(self, budget: float = 0.05) -> bool:
+        """Do about ``budget`` seconds of work; True while more remains."""
+        deadline = time.perf_counter() + budget
+        if not self._loaded:
+            self._load_slice()
+            return True
+        more = self._scan_log()
+        while self._dirty and time.perf_counter() < deadline:
+            batch = list(self._dirty)[:REMATCH_CHUNK]
+            for enquiry_id in batch:
+                del self._dirty[enquiry_id]
+            self._rematch(batch)
+        return more or bool(self._dirty)
+
+    def run_until_idle(self, budget: float = 0.05) -> None:
+        """Work until nothing is left (tests, the CLI, a station without a hub loop)."""
+        while self.step(budget):
+            pass
+
+    # -- loading -------------------------------------------------------------------------
+    def _load_slice(self) -> None:
+        """Load persons, then enquiries, a chunk per call; then what was written before."""
+        store = self.store
+        table = "persons" if self._phase == "persons" else "enquiries"
+        with store.lock:
+            if not self._load_from and self._phase == "persons":
+                row = store.db.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()
+                self.cursor = int(row[0])  # changes after this are scanned again: harmless
+            rows = store.db.execute(
+                f"SELECT * FROM {table} WHERE id > ? AND {_LIVE} ORDER BY id LIMIT ?",
+                [self._load_from, LOAD_CHUNK],
+            )
+            columns = [d[0] for d in rows.description]
+            records = [dict(zip(columns, r, strict=True)) for r in rows.fetchall()]
+            leads = self._leads_of([p["id"] for p in records]) if table == "persons" else {}
+        for record in records:
+            if table == "persons":
+                self.index.upsert(_facts(record, leads.get(record["id"], ())))
+            else:
+                self._set_enquiry(record["id"], record)
+        if len(records) == LOAD_CHUNK:
+            self._load_from = records[-1]["id"]
+            return
+        self._load_from = ""
+        if self._phase == "persons":
+            self._phase = "enquiries"
+            return
+        self._load_rest()
+        self._loaded = True
+        log.info("matcher loaded %d persons, %d enquiries", len(self.index), len(self.enquiries))
+
+    def _load_rest(self) -> None:
+        db = self.store.db
+        with self.store.lock:
+            for row in db.query(
+                "SELECT enquiry_id, person_id, score, reasons, rank FROM match_candidates"
+                " WHERE deleted = 0"
+            ):
+                if row["enquiry_id"] and row["person_id"]:
+                    self._hold(
+                        row["enquiry_id"],
+                        row["person_id"],
+                        Held(float(row["score"] or 0), row["reasons"] or "", int(row["rank"] or 0)),
+                    )
+            for row in db.query("SELECT enquiry_id, outcome, place FROM enquiry_outcomes"):
+                if row["enquiry_id"]:
+                    self._outcomes[row["enquiry_id"]] = (row["outcome"], row["place"])
+        # Whatever happened while no matcher ran: every enquiry is looked at once.
+        self._dirty.update(dict.fromkeys(sorted(self.enquiries)))
+        self._dirty.update(dict.fromkeys(sorted(set(self._held) - set(self.enquiries))))
+
+    def _leads_of(self, person_ids: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for chunk in _chunks(person_ids):
+            marks = ",".join("?" * len(chunk))
+            for person_id, identity in self.store.db.execute(
+                f"SELECT person_id, possible_identity FROM leads WHERE person_id IN ({marks})"
+                f" AND {_LIVE} AND coalesce(status, 'open') != 'dismissed'",
+                chunk,
+            ):
+                if identity:
+                    found.setdefault(person_id, []).append(identity)
+        return found
+
+    # -- following the log ---------------------------------------------------------------
+    def _scan_log(self) -> bool:
+        marks = ",".join("?" * len(WATCHED))
+        with self.store.lock:
+            rows = self.store.db.execute(
+                f"SELECT id, entity, entity_id, body FROM changes WHERE id > ? AND entity IN ({marks})"
+                " ORDER BY id LIMIT ?",
+                [self.cursor, *WATCHED, LOG_CHUNK],
+            ).fetchall()
+            top = self.store.db.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
+        if not rows:
+            self.cursor = max(self.cursor, int(top))
+            return False
+        persons: set[str] = set()
+        statuses: set[str] = set()
+        enquiries: set[str] = set()
+        leads: set[str] = set()
+        for _row_id, entity, entity_id, body in rows:
+            if entity == "person":
+                persons.add(entity_id)
+            elif entity == "enquiry":
+                enquiries.add(entity_id)
+            elif entity == "lead":
+                leads.add(entity_id)
+            else:  # triage, death_stage: facts naming a person
+                person_id = _decode(body).get("v", {}).get("person_id")
+                if isinstance(person_id, str):
+                    statuses.add(person_id)
+        self.cursor = int(rows[-1][0])
+        if leads:
+            persons |= self._lead_persons(sorted(leads))
+        self._refresh_persons(sorted(persons))
+        for person_id in statuses | persons:
+            self._dirty.update(dict.fromkeys(sorted(self._by_person.get(person_id, ()))))
+        self._refresh_enquiries(sorted(enquiries))
+        return len(rows) == LOG_CHUNK
+
+    def _lead_persons(self, lead_ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(lead_ids):
+            marks = ",".join("?" * len(chunk))
+            with self.store.lock:
+                found |= {
+                    r[0]
+                    for r in self.store.db.execute(
+                        f"SELECT person_id FROM leads WHERE id IN ({marks})", chunk
+                    )
+                    if r[0]
+                }
+        return found
+
+    def _refresh_persons(self, person_ids: list[str]) -> None:
+        if not person_ids:
+            return
+        rows: dict[str, dict[str, Any]] = {}
+        with self.store.lock:
+            for chunk in _chunks(person_ids):
+                marks = ",".join("?" * len(chunk))
+                for row in self.store.db.query(
+                    f"SELECT * FROM persons WHERE id IN ({marks})", chunk
+                ):
+                    rows[row["id"]] = row
+            leads = self._leads_of(person_ids)
+        for person_id in person_ids:
+            person = rows.get(person_id)
+            if person is None or person["deleted"] or person["replaced_by"]:
+                self.index.remove(person_id)
+                continue
+            facts = _facts(person, leads.get(person_id, ()))
+            self.index.upsert(facts)
+            self._mark_enquiries_near(facts)
+
+    def _mark_enquiries_near(self, person: PersonFacts) -> None:
+        """Mark the enquiries this person could now enter the candidates of."""
+        near: set[str] = set()
+        for key in self.index.keys_of(person.person_id):
+            near |= self._enquiry_postings.get(key, set())
+        ids = sorted(
+            e
+            for e in near
+            if e not in self._dirty
+            and e in self.enquiries
+            and person.person_id not in self._held.get(e, {})  # marked through _by_person
+        )
+        if len(ids) > 4 and not (person.is_x or person.lead_names):
+            kept = quick_pass(
+                person.name, [self.enquiries[e].name for e in ids], limit=None, cutoff=REVERSE_CUT
+            )
+            ids = [ids[i] for i in sorted(kept)]
+        for enquiry_id in ids:
+            held = self._held.get(enquiry_id, {})
+            value = score(self.enquiries[enquiry_id], person).score
+            if value < FLOOR:
+                continue
+            if len(held) < KEEP or value > min(h.score for h in held.values()):
+                self._dirty[enquiry_id] = None
+
+    def _refresh_enquiries(self, enquiry_ids: list[str]) -> None:
+        if not enquiry_ids:
+            return
+        rows: dict[str, dict[str, Any]] = {}
+        with self.store.lock:
+            for chunk in _chunks(enquiry_ids):
+                marks = ",".join("?" * len(chunk))
+                for row in self.store.db.query(
+                    f"SELECT * FROM enquiries WHERE id IN ({marks})", chunk
+                ):
+                    rows[row["id"]] = row
+        for enquiry_id in enquiry_ids:
+            enquiry = rows.get(enquiry_id)
+            if enquiry is None or enquiry["deleted"] or enquiry["replaced_by"]:
+                self._drop_enquiry(enquiry_id)
+            else:
+                self._set_enquiry(enquiry_id, enquiry)
+            self._dirty[enquiry_id] = None
+
+    def _set_enquiry(self, enquiry_id: str, row: Mapping[str, Any]) -> None:
+        self._drop_enquiry(enquiry_id)
+        if row.get("status") == "closed":
+            self._closed.add(enquiry_id)
+            return
+        self._closed.discard(enquiry_id)
+        facts = enquiry_facts(enquiry_id, _plain(row))
+        keys = frozenset(facts.keys())
+        self.enquiries[enquiry_id] = facts
+        self._enquiry_keys[enquiry_id] = keys
+        for key in keys:
+            self._enquiry_postings.setdefault(key, set()).add(enquiry_id)
+
+    def _drop_enquiry(self, enquiry_id: str) -> None:
+        self.enquiries.pop(enquiry_id, None)
+        for key in self._enquiry_keys.pop(enquiry_id, ()):
+            posting = self._enquiry_postings.get(key)
+            if posting is not None:
+                posting.discard(enquiry_id)
+                if not posting:
+                    del self._enquiry_postings[key]
+
+    # -- rematching ----------------------------------------------------------------------
+    def candidates(self, enquiry_id: str) -> list[Candidate]:
+        """The current best candidates of one enquiry (computed, not read from the store)."""
+        facts = self.enquiries.get(enquiry_id)
+        return self.index.search(facts) if facts is not None else []
+
+    def _rematch(self, enquiry_ids: list[str]) -> None:
+        writes: list[Write] = []
+        for enquiry_id in enquiry_ids:
+            if enquiry_id in self._closed:
+                continue
+            self.rematched += 1
+            facts = self.enquiries.get(enquiry_id)
+            found = self.index.search(facts) if facts is not None else []
+            writes.extend(self._candidate_writes(enquiry_id, found))
+            if facts is None:
+                continue
+            top = found[:2]
+            with self.store.lock:
+                status = {c.person_id: self._status(c.person_id) for c in top}
+            outcome, place = decide(found, status)
+            current = (outcome.value, place)
+            if self._outcomes.get(enquiry_id) != current:
+                self._outcomes[enquiry_id] = current
+                writes.append(
+                    Write(
+                        "enquiry_outcome",
+                        outcome_id(enquiry_id),
+                        {"enquiry_id": enquiry_id, "outcome": outcome.value, "place": place},
+                    )
+                )
+        if writes:
+            try:
+                self.store.record_many(writes, self.author)
+            except Exception:
+                self._reset()  # memory is now ahead of the store: read it all again
+                raise
+            self.written += len(writes)
+
+    def _candidate_writes(self, enquiry_id: str, found: list[Candidate]) -> list[Write]:
+        held = self._held.get(enquiry_id, {})
+        wanted = {c.person_id: Held(c.score, encode_reasons(c.reasons), c.rank) for c in found}
+        writes: list[Write] = []
+        for person_id, new in wanted.items():
+            if held.get(person_id) == new:
+                continue
+            values: dict[str, Any] = {
+                "enquiry_id": enquiry_id,
+                "person_id": person_id,
+                "score": new.score,
+                "reasons": new.reasons,
+                "rank": new.rank,
+            }
+            if person_id not in held:
+                values[DELETED] = False
+            writes.append(Write("match_candidate", candidate_id(enquiry_id, person_id), values))
+            self._hold(enquiry_id, person_id, new)
+        for person_id in sorted(set(held) - set(wanted)):
+            writes.append(
+                Write("match_candidate", candidate_id(enquiry_id, person_id), {DELETED: True})
+            )
+            self._unhold(enquiry_id, person_id)
+        return writes
+
+    def _hold(self, enquiry_id: str, person_id: str, held: Held) -> None:
+        self._held.setdefault(enquiry_id, {})[person_id] = held
+        self._by_person.setdefault(person_id, set()).add(enquiry_id)
+
+    def _unhold(self, enquiry_id: str, person_id: str) -> None:
+        self._held.get(enquiry_id, {}).pop(person_id, None)
+        if not self._held.get(enquiry_id):
+            self._held.pop(enquiry_id, None)
+        listed = self._by_person.get(person_id)
+        if listed is not None:
+            listed.discard(enquiry_id)
+            if not listed:
+                del self._by_person[person_id]
+
+    def _status(self, person_id: str) -> PersonStatus:
+        db = self.store.db
+        row = db.execute(
+            "SELECT category, death_stage, destination, site FROM persons WHERE id = ?",
+            [person_id],
+        ).fetchone()
+        if row is None:
+            return PersonStatus(None, None, None)
+        category, stage, destination, site = row
+        open_leads = (
+            db.execute(
+                f"SELECT 1 FROM leads WHERE person_id = ? AND {_LIVE}"
+                " AND coalesce(status, 'open') = 'open' LIMIT 1",
+                [person_id],
+            ).fetchone()
+            is not None
+        )
+        return PersonStatus(category, stage, destination or site, open_leads)
+
+
+def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row with its JSON columns (descriptions, ante-mortem details) decoded."""
+    values = dict(row)
+    for name in ("x_description", "ante_mortem"):
+        text = values.get(name)
+        if isinstance(text, str) and text[:1] in ("{", "["):
+            with contextlib.suppress(msgspec.DecodeError):
+                values[name] = _decode(text)
+    return values
+
+
+def _facts(row: Mapping[str, Any], leads: Iterable[str]) -> PersonFacts:
+    return person_facts(row["id"], _plain(row), tuple(leads))
+
+
+# --- reading what the matcher wrote --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    """A match candidate as police and CIAV screens show it."""
+
+    enquiry_id: str
+    person_id: str
+    rank: int
+    score: float
+    reasons: tuple[str, ...]  # each explained in the user's language
+    family_name: str | None
+    given_names: str | None
+    nf399: str | None
+
+
+def candidates_for(store: Store, enquiry_id: str) -> list[CandidateView]:
+    """The candidates recorded for an enquiry, best first (police and CIAV stations only)."""
+    if store.role not in CANDIDATE_READERS:
+        raise PermissionDenied(_("This station's role may not read match candidates."))
+    rows = store.db.query(
+        "SELECT c.person_id, c.rank, c.score, c.reasons, p.family_name, p.given_names, p.nf399"
+        " FROM match_candidates c LEFT JOIN persons p ON p.id = c.person_id"
+        " WHERE c.enquiry_id = ? AND c.deleted = 0 ORDER BY c.rank, c.score DESC",
+        [enquiry_id],
+    )
+    return [
+        CandidateView(
+            enquiry_id,
+            row["person_id"],
+            int(row["rank"] or 0),
+            float(row["score"] or 0),
+            tuple(explain(r) for r in decode_reasons(row["reasons"])),
+            row["family_name"],
+            row["given_names"],
+            row["nf399"],
+        )
+        for row in rows
+    ]
+
+
+__all__ = [
+    "Matcher",
+    "CandidateView",
+    "candidates_for",
+    "candidate_id",
+    "outcome_id",
+    "Outcome",
+    "outcome_text",
+]

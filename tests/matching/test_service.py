@@ -1,0 +1,287 @@
+"""The matcher on a real store: outcomes and candidates, incremental updates, writes only on change."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from fieldkit.domain.changes import DELETED
+from fieldkit.domain.ids import new_id
+from fieldkit.domain.secrecy import project
+from fieldkit.errors import NotFound, PermissionDenied, ValidationError
+from fieldkit.services import caf
+from fieldkit.services.matching import Matcher, candidate_id, candidates_for, outcome_id
+from fieldkit.services.persons import PersonInput, count_person
+
+AGE_1980 = date.today().year - 1980  # the age of someone born in 1980, as a family gives it
+
+
+def _count(store, name: str, **extra) -> str:
+    values = {"category": "UR", "sex": "M", "birth_date": "1980-03-03", "destination": "HEGP"}
+    values.update(extra)
+    return count_person(store, "op", PersonInput(**values, family_name=name)).person_id
+
+
+def _enquire(store, family: str, given: str | None = "Karim", **extra) -> str:
+    return caf.record_enquiry(
+        store,
+        "caf-op",
+        enquirer_name="Famille",
+        phone="+33 6 00 00 00 00",
+        sought_family_name=family,
+        sought_given_names=given,
+        sought_sex="M",
+        sought_age=extra.pop("sought_age", AGE_1980),
+        **extra,
+    )
+
+
+def _outcome(store, enquiry_id: str) -> tuple[str, str | None]:
+    told = caf.outcome_for(store, enquiry_id)
+    return told.outcome, told.place
+
+
+def test_outcomes_follow_triage_death_stages_and_edits(make_station) -> None:
+    hub = make_station("ciav", "CIAV", site="PMA Nord")
+    alive = count_person(
+        hub,
+        "op",
+        PersonInput(
+            nf399="FR075BSPP2026TR000001",
+            category="UR",
+            family_name="Benali",
+            given_names="Karim",
+            sex="M",
+            birth_date="1980-03-03",
+        ),
+    ).person_id
+    enquiry = _enquire(hub, "Ben Ali", "Kareem")
+    nobody = _enquire(hub, "Tchaikovsky", "Piotr")
+    matcher = Matcher(hub)
+    matcher.run_until_idle()
+    # No destination yet: found at the station's site.
+    assert _outcome(hub, enquiry) == ("found", "PMA Nord")
+    assert _outcome(hub, nobody) == ("none", None)
+    assert [c.person_id for c in candidates_for(hub, enquiry)] == [alive]
+
+    written = matcher.written
+    matcher.run_until_idle()
+    assert matcher.written == written  # nothing changed, nothing written
+
+    hub.record("person", alive, {"destination": "Hôpital Lariboisière"}, "op")
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("found", "Hôpital Lariboisière")
+
+    hub.record("triage", new_id(), {"person_id": alive, "category": "DCD"}, "op")
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("officer", None)  # never "found" once DCD, never "dead"
+
+    hub.record("death_stage", new_id(), {"person_id": alive, "stage": "announced"}, "opj")
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("announced", None)
+
+    # A closed enquiry is left as it is.
+    scored = [c.score for c in candidates_for(hub, enquiry)]
+    caf.update_enquiry(hub, "op", enquiry, status="closed")
+    hub.record("person", alive, {"given_names": "Karim Abdelkader"}, "op")
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("announced", None)
+    assert [c.score for c in candidates_for(hub, enquiry)] == scored
+    caf.update_enquiry(hub, "op", enquiry, status="open")
+
+    # The record is deleted (a duplicate, say): the candidate goes, the outcome with it.
+    hub.record("person", alive, {DELETED: True}, "op")
+    matcher.run_until_idle()
+    assert candidates_for(hub, enquiry) == []
+    assert _outcome(hub, enquiry) == ("none", None)
+    row = hub.db.execute(
+        "SELECT deleted FROM match_candidates WHERE id = ?", [candidate_id(enquiry, alive)]
+    ).fetchone()
+    assert row == (1,)
+
+
+def test_a_person_counted_later_reaches_an_earlier_enquiry(make_station) -> None:
+    hub = make_station("ciav", "CIAV")
+    low = date.today().year - 1986
+    enquiry = _enquire(hub, "Kouznetsov", "Dmitri", sought_age=f"{low}-{low + 5}")
+    matcher = Matcher(hub)
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("none", None)
+    # Namesakes and strangers first: none of them may be taken for him.
+    _count(hub, "Kuznetsov", given_names="Dmitry", birth_date="1950-01-01")
+    _count(hub, "Dupont", given_names="Jean")
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry)[0] == "none"
+    him = _count(hub, "Кузнецов", given_names="Дмитрий", birth_date="1983-06-01")
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("found", "HEGP")
+    assert candidates_for(hub, enquiry)[0].person_id == him
+
+
+def test_an_x_person_with_a_lead_gets_an_officer(make_station) -> None:
+    hub = make_station("ciav", "CIAV")
+    x = count_person(
+        hub, "op", PersonInput(category="UA", sex="F", x_description={"clothing": "red coat"})
+    ).person_id
+    enquiry = caf.record_enquiry(
+        hub,
+        "caf-op",
+        enquirer_name="Famille",
+        phone="0600000000",
+        sought_family_name="Morel",
+        sought_given_names="Agnès",
+        sought_sex="F",
+        sought_age=30,
+        clothing="a red coat",
+    )
+    matcher = Matcher(hub)
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("none", None)
+    hub.record(
+        "lead",
+        new_id(),
+        {"person_id": x, "possible_identity": "Agnès Morel", "source": "bag", "status": "open"},
+        "opj",
+    )
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("officer", None)
+    best = candidates_for(hub, enquiry)[0]
+    assert best.person_id == x
+    assert any("piste" in reason for reason in best.reasons)
+
+
+def test_close_namesakes_are_left_to_an_officer(make_station) -> None:
+    hub = make_station("ciav", "CIAV")
+    _count(hub, "Martin", given_names="Jean", birth_date="1980-01-01")
+    _count(hub, "Martin", given_names="Jean", birth_date="1981-01-01")
+    enquiry = _enquire(hub, "Martin", "Jean", sought_age=AGE_1980)
+    Matcher(hub).run_until_idle()
+    assert _outcome(hub, enquiry) == ("officer", None)
+
+
+def test_the_caf_may_read_outcomes_and_nothing_new_else() -> None:
+    from fieldkit.domain.changes import Change
+
+    outcome = Change("hub", 1, 5, "enquiry_outcome", "eo-1", {"outcome": "officer"}, "matcher")
+    candidate = Change(
+        "hub", 2, 6, "match_candidate", "mc-1", {"person_id": "nf-1", "score": 99.0}, "matcher"
+    )
+    assert project(outcome, "caf", "caf1") == outcome
+    for role in ("police", "ciav"):
+        assert project(outcome, role, "x") == outcome
+        assert project(candidate, role, "x") == candidate
+    for role in ("caf", "pma", "pump"):
+        assert project(candidate, role, "x") is None
+    for role in ("pma", "pump"):
+        assert project(outcome, role, "x") is None
+    assert outcome_id("e1") == "eo-e1"
+
+
+def test_record_enquiry_validates_with_clear_errors(make_station) -> None:
+    station = make_station("caf", "CAF-1")
+    good = {"enquirer_name": "Famille", "phone": "0600000000", "sought_family_name": "Durand"}
+    enquiry = caf.record_enquiry(station, "op", **good)
+    assert caf.outcome_for(station, enquiry).text == "Pas encore d'information."
+    listed = caf.enquiries(station)
+    assert [(e["id"], e["outcome"]) for e in listed] == [(enquiry, "none")]
+    bad_cases = [
+        ({**good, "colour": "x"}, "colour"),
+        ({**good, "enquirer_name": None}, "enquirer_name"),
+        ({"enquirer_name": "F", "sought_family_name": "D"}, "phone"),
+        ({"enquirer_name": "F", "phone": "0600000000"}, "sought_family_name"),
+        ({**good, "sought_family_name": "D" * 101}, "sought_family_name"),
+        ({**good, "description": "x" * 1001}, "description"),
+        ({**good, "sought_age": "old"}, "sought_age"),
+        ({**good, "sought_age": 130}, "sought_age"),
+        ({**good, "sought_sex": "Z"}, "sought_sex"),
+        ({**good, "phone": "call me"}, "phone"),
+        ({**good, "sought_given_names": "Jean\u202eX"}, "sought_given_names"),
+        ({**good, "ante_mortem": {"tattoos": "x" * 5001}}, "ante_mortem"),
+        ({**good, "ante_mortem": ["a list"]}, "ante_mortem"),
+        ({**good, "last_time": "2999-01-01 10:00"}, "last_time"),
+        ({**good, "relation": 3}, "relation"),
+    ]
+    for fields, field in bad_cases:
+        with pytest.raises(ValidationError) as caught:
+            caf.record_enquiry(station, "op", **fields)
+        assert caught.value.field == field, fields
+        assert caught.value.message.endswith("."), caught.value.message
+    kept = caf.record_enquiry(
+        station,
+        "op",
+        **good,
+        sought_age="30-35",
+        ante_mortem={"tattoos": "rose, left arm", "dentist": "Dr Roy"},
+        last_time="10:00",
+    )
+    row = station.db.execute("SELECT sought_age, ante_mortem FROM enquiries WHERE id = ?", [kept])
+    age, details = row.fetchone()
+    assert age == "30-35" and "rose" in details
+    assert len(caf.enquiries(station)) == 2
+
+
+def test_roles_that_may_not_touch_enquiries(make_station) -> None:
+    pma = make_station("pma", "PMA-1")
+    with pytest.raises(PermissionDenied):
+        caf.record_enquiry(pma, "op", enquirer_name="F", phone="0600000000")
+    with pytest.raises(PermissionDenied):
+        caf.outcome_for(pma, "e1")
+    station = make_station("caf", "CAF-1")
+    with pytest.raises(NotFound):
+        caf.outcome_for(station, "missing")
+    with pytest.raises(PermissionDenied):
+        candidates_for(station, "e1")
+
+
+def test_a_failed_write_makes_the_matcher_read_the_store_again(make_station, monkeypatch) -> None:
+    hub = make_station("ciav", "CIAV")
+    _count(hub, "Petit", given_names="Karim")
+    enquiry = _enquire(hub, "Petit", "Karim")
+    matcher = Matcher(hub)
+    real = hub.record_many
+    calls = {"n": 0}
+
+    def failing_once(writes, author):  # noqa: ANN001, ANN202
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk full")
+        return real(writes, author)
+
+    monkeypatch.setattr(hub, "record_many", failing_once)
+    with pytest.raises(OSError):
+        matcher.run_until_idle()
+    assert not matcher.ready
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("found", "HEGP")
+
+
+def test_update_enquiry_writes_only_what_changes(make_station) -> None:
+    station = make_station("caf", "CAF-1")
+    enquiry = caf.record_enquiry(
+        station,
+        "op",
+        enquirer_name="Famille",
+        phone="0600000000",
+        sought_family_name="Durand",
+        ante_mortem={"tattoos": "rose"},
+    )
+    before = station.local_change_count()
+    assert caf.update_enquiry(station, "op", enquiry, sought_family_name="Durand") == []
+    assert caf.update_enquiry(station, "op", enquiry, ante_mortem={"tattoos": "rose"}) == []
+    assert station.local_change_count() == before
+    changed = caf.update_enquiry(
+        station, "op", enquiry, sought_given_names="Léa", sought_age="20-25", status="closed"
+    )
+    assert changed == ["sought_age", "sought_given_names", "status"]
+    row = station.db.execute(
+        "SELECT sought_given_names, status FROM enquiries WHERE id = ?", [enquiry]
+    ).fetchone()
+    assert row == ("Léa", "closed")
+    with pytest.raises(ValidationError) as caught:
+        caf.update_enquiry(station, "op", enquiry, phone=None)  # no way to call them back
+    assert caught.value.field == "phone"
+    with pytest.raises(ValidationError):
+        caf.update_enquiry(station, "op", enquiry, status="lost")
+    with pytest.raises(NotFound):
+        caf.update_enquiry(station, "op", "missing", relation="son")
