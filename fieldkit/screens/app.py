@@ -21,7 +21,7 @@ ROLE_SCREENS = {
     "pma": "fieldkit.screens.pma",
     "pump": "fieldkit.screens.pump",
     "police": "fieldkit.screens.police",
-    "caf": "fieldkit.screens.overview",
+    "caf": "fieldkit.screens.caf",
     "ciav": "fieldkit.screens.ciav",
 }
 
