@@ -21,6 +21,16 @@ from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 
 
+def _hourly_bilan(store: Any) -> None:
+    """The hub keeps the CIAV's hourly bilan history, console open or not."""
+    from fieldkit.services import bilan_history
+
+    try:
+        bilan_history.ensure_hourly(store)
+    except Exception:  # the history waits for the next minute; serving goes on
+        logging.getLogger("fieldkit.sync.hub").exception("hourly bilan snapshot failed")
+
+
 def _log_to_stderr(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -55,9 +65,9 @@ def hub_serve(
     home: Path, passphrase_file: Path | None, bind: str, advertise: str | None, verbose: bool
 ) -> None:
     """Serve stations until interrupted (also relays upstream if this station joined a hub)."""
+    from fieldkit.services.matching import Matcher
     from fieldkit.sync.agent import Agent
     from fieldkit.sync.enrol import check_endpoint, set_hub_endpoint, station_keypair
-    from fieldkit.services.matching import Matcher
     from fieldkit.sync.hub import Hub
     from fieldkit.sync.state import SyncState
 
@@ -283,13 +293,3 @@ def main() -> None:  # pragma: no cover - entry point for subprocesses and tests
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-
-def _hourly_bilan(store: Any) -> None:
-    """The hub keeps the CIAV's hourly bilan history, console open or not."""
-    from fieldkit.services import bilan_history
-
-    try:
-        bilan_history.ensure_hourly(store)
-    except Exception:  # the history waits for the next minute; serving goes on
-        logging.getLogger("fieldkit.sync.hub").exception("hourly bilan snapshot failed")

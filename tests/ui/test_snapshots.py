@@ -12,7 +12,7 @@ import pytest
 
 from fieldkit.domain.hlc import HybridClock
 from fieldkit.screens.app import FieldkitApp
-from fieldkit.services import police, pump
+from fieldkit.services import caf, police, pump
 from fieldkit.services.persons import PersonInput, count_person, update_person
 from fieldkit.services.station import init_station
 from tests.conftest import PASSPHRASE
@@ -71,6 +71,22 @@ def _app(home: Path, role: str) -> FieldkitApp:
             "J'étais en terrasse quand les tirs ont commencé.",
             "Dr L. Moreau",
             now=datetime(2026, 11, 18, 22, 0, tzinfo=UTC),
+        )
+    if role == "caf":
+        caf.record_enquiry(
+            store,
+            "A. Petit (CAF)",
+            enquirer_name="BENALI Samira",
+            relation="sœur",
+            phone="+33 6 12 34 56 78",
+            language="arabe, français",
+            staying_at="hôtel Ibis Bastille",
+            sought_family_name="Ben Ali",
+            sought_given_names="Mohammed",
+            sought_sex="M",
+            sought_age="35",
+            clothing="veste rouge, baskets blanches",
+            last_place="terrasse du Carillon",
         )
     if role == "ciav":  # the same person counted again without a number: a probable duplicate
         count_person(
