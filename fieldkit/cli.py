@@ -339,3 +339,7 @@ _register_services(cli)
 from fieldkit.cli_sync import register as _register_sync  # noqa: E402
 
 _register_sync(cli)
+
+from fieldkit.cli_drill import register as _register_drill  # noqa: E402
+
+_register_drill(cli)

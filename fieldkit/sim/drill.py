@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from fieldkit.domain.secrecy import project
+from fieldkit.domain.triage import Category
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.services.station import init_station, open_station
@@ -52,7 +53,7 @@ HUB_NAME = "CIAV"
 RELAY_NAME = "RELAY-A"
 RELAY_SITE = "Site A"
 PROBE_NAME = "PROBE"
-CATEGORIES = ("UA", "UR", "Impliqué", "DCD")
+CATEGORIES = tuple(c.value for c in Category)
 # Which counts each role may read (DOMAIN.md secrecy table, as the role filter applies it).
 READS_CATEGORIES = {"pma", "pump", "police", "ciav"}
 READS_EVACUATIONS = {"pma", "police", "ciav"}
@@ -310,6 +311,7 @@ class Drill:
         self.folder = config.folder
         self.specs = station_specs(config.stations)
         self.homes: dict[str, Path] = {}
+        self.ids: dict[str, str] = {}  # station name -> station id
         self.upstream_of: dict[str, str] = {}  # station -> HUB_NAME or RELAY_NAME
         self.procs: list[_Serve] = []
         self.workers: list[_WorkerProc] = []
@@ -336,7 +338,7 @@ class Drill:
         assert self.folder is not None
         home = self.folder / spec.name
         self.homes[spec.name] = home
-        return init_station(
+        store = init_station(
             home,
             self.passphrase,
             role=spec.role,
@@ -344,6 +346,8 @@ class Drill:
             incident=INCIDENT,
             site=spec.site or None,
         )
+        self.ids[spec.name] = store.station_id
+        return store
 
     def setup(self) -> None:
         assert self.folder is not None
@@ -574,7 +578,7 @@ class Drill:
         hub = self.hub_store
         if self.config.inject == "loss":
             victim = next(s.name for s in self.specs if self.written[s.name])
-            origin = _station_id(self.homes[victim], self.passphrase)
+            origin = self.ids[victim]
             with hub.transaction():
                 hub.db.execute(
                     "DELETE FROM changes WHERE id = (SELECT max(id) FROM changes WHERE origin = ?)",
@@ -597,14 +601,11 @@ class Drill:
             self.relay_store = None
             nodes.append((RELAY_NAME, "pma", self.homes[RELAY_NAME]))
         nodes += [(s.name, s.role, self.homes[s.name]) for s in self.specs]
-        relay_children = {n for n, up in self.upstream_of.items() if up == RELAY_NAME}
-        child_ids: set[str] = set()
+        child_ids = {self.ids[n] for n, up in self.upstream_of.items() if up == RELAY_NAME}
         for name, role, home in nodes:
             store = open_station(home, self.passphrase)
             try:
                 own_id = store.station_id
-                if name in relay_children:
-                    child_ids.add(own_id)
                 own = _rows_by_origin(store, own_id).get(own_id, {})
                 report.changes += len(own)
                 if name != RELAY_NAME:
@@ -665,14 +666,6 @@ def _public(config: DrillConfig) -> dict[str, Any]:
         "ticks": config.ticks,
         "workers": config.workers,
     }
-
-
-def _station_id(home: Path, passphrase: str) -> str:
-    store = open_station(home, passphrase)
-    try:
-        return store.station_id
-    finally:
-        store.close()
 
 
 def _rows_by_origin(

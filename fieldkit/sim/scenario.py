@@ -30,11 +30,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fieldkit.domain.triage import Category
+
 ROLES = ("pma", "pump", "police", "caf", "ciav")
 
 # Category mix at the PMAs for a crowd event (Nice 2016: ~30,000 present, 86 dead, ~450 hurt;
 # most of the people counted are "Impliqué"). Refinements: UA -> EU|U1, UR -> U2|U3.
-CATEGORY_MIX = (("Impliqué", 0.86), ("UR", 0.09), ("UA", 0.03), ("DCD", 0.02))
+CATEGORY_MIX = ((Category.IMPLIQUE.value, 0.86), ("UR", 0.09), ("UA", 0.03), ("DCD", 0.02))
 REFINEMENTS = {"UA": ("EU", "U1"), "UR": ("U2", "U3")}
 HOSPITALS = (
     "HEGP",
@@ -342,7 +344,7 @@ class Scenario:
             self._later("evacuate", self.rng.randint(5, 40), person)
             if roll < 0.15:
                 self._later("retriage", self.rng.randint(2, 30), person)
-        elif category == "Impliqué" and roll < 0.03:
+        elif category == Category.IMPLIQUE and roll < 0.03:
             self._later("retriage", self.rng.randint(2, 60), person)
         if category == "DCD" or (category == "UA" and roll < 0.3):
             self._later("describe", self.rng.randint(1, 10), person)
@@ -365,8 +367,8 @@ class Scenario:
             }
             return [Action(person.station, "person", person.person_id, values)]
         if due.kind == "retriage":
-            order = ["Impliqué", "UR", "UA", "DCD"]
-            now = person.category or "Impliqué"
+            order = [Category.IMPLIQUE.value, "UR", "UA", "DCD"]
+            now = person.category or Category.IMPLIQUE.value
             if now == "DCD":  # a death is never re-triaged back
                 return []
             step = 1 if self.rng.random() < 0.7 else -1
