@@ -58,6 +58,7 @@ CATEGORIES = tuple(c.value for c in Category)
 READS_CATEGORIES = {"pma", "pump", "police", "ciav"}
 READS_EVACUATIONS = {"pma", "police", "ciav"}
 READS_ENQUIRIES = {"caf", "police", "ciav"}
+PROGRESS_EVERY = 10.0  # seconds between progress lines
 HEARTBEAT_LIMIT = 2.5  # seconds: a station hearing nothing for this long goes offline
 
 
@@ -475,7 +476,7 @@ class Drill:
                 persons=config.persons, stations=len(self.specs)
             )
         )
-        started = time.monotonic()
+        started = shown = time.monotonic()
         for tick in scenario:
             for start, _end, name in plan:
                 if tick.n == start and name not in down:
@@ -496,6 +497,18 @@ class Drill:
             if tick.n % 5 == 4:
                 while self._lagging(set(down)):
                     time.sleep(0.2)
+            if time.monotonic() - shown >= PROGRESS_EVERY:
+                shown = time.monotonic()
+                self.say(
+                    _(
+                        "{seconds} s: minute {tick}, {written} changes written, {held} at the hub."
+                    ).format(
+                        seconds=int(shown - started),
+                        tick=tick.n,
+                        written=sum(self.written.values()),
+                        held=self._top(HUB_NAME),
+                    )
+                )
         self.report.write_seconds = time.monotonic() - started
         while down:  # heal what is still cut once its shortest outage is over
             self._heal(plan, 1 << 30, down, started, heal_times, force=True)
@@ -515,6 +528,13 @@ class Drill:
                 if heal_times:
                     self.report.after_last_heal_s = now - max(heal_times)
                 break
+            if now - shown >= PROGRESS_EVERY:
+                shown = now
+                self.say(
+                    _("{seconds} s: {held} changes at the hub, waiting for convergence…").format(
+                        seconds=int(now - started), held=self._top(HUB_NAME)
+                    )
+                )
             time.sleep(0.25)
         return self.report
 

@@ -1,0 +1,51 @@
+"""A small drill with the real parts (stores, CURVE hub and agents in subprocesses, one outage):
+nothing lost or doubled, identical counts, convergence after the outage; and a drill that loses a
+change is caught."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from fieldkit.cli import cli
+from fieldkit.sim.drill import DrillConfig, run_drill
+
+
+def test_small_drill_keeps_every_invariant(tmp_path) -> None:
+    report = run_drill(
+        DrillConfig(stations=5, persons=3000, outages=1, seed=7, ticks=40, folder=tmp_path)
+    )
+    assert report.converged
+    assert report.changes > 9000 and report.hub_changes == report.changes
+    assert (report.lost, report.doubled, report.altered, report.unwritten) == (0, 0, 0, 0)
+    assert set(report.view_mismatches) == {"PMA-01", "PMA-02", "PUMP-1", "POLICE-1", "CAF-1"}
+    assert not any(report.view_mismatches.values())
+    assert not report.count_mismatches
+    hub = report.nodes[0]
+    assert hub.name == "CIAV" and hub.counts["total"] and hub.counts["enquiries"]
+    for node in report.nodes[1:]:
+        for key, value in node.counts.items():
+            assert value is None or value == hub.counts[key], (node.name, key)
+    caf = next(n for n in report.nodes if n.role == "caf")
+    assert caf.counts["total"] is None and caf.counts["DCD"] is None  # never readable there
+    assert len(report.outages) == 1
+    outage = report.outages[0]
+    assert outage.up_at is not None and outage.up_at - outage.down_at >= 3.0
+    assert outage.converge_s is not None and outage.converge_s < 10
+    assert report.hub_peak_rss_mb is not None and 10 < report.hub_peak_rss_mb < 500
+    assert report.pings > 0 and report.ping_max_ms is not None
+    assert report.ok
+
+
+def test_a_lost_change_fails_the_drill(tmp_path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["drill", "--stations", "2", "--persons", "300", "--outages", "0", "--ticks", "10"]
+        + ["--keep", str(tmp_path / "run"), "--json", "--inject-loss"],
+    )
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["lost"] == 1 and not report["ok"]
+    assert report["doubled"] == 0 and report["converged"]
+    assert "perdues, doublées ou divergentes" in result.stderr
