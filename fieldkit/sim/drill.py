@@ -72,7 +72,8 @@ class DrillConfig:
     ticks: int = 120
     workers: int = 3
     outage_seconds: float = 3.0  # shortest time a link stays cut
-    max_lag: int = 40_000  # hub sequences a station may lag behind before the writers wait
+    max_lag: int = 10_000  # hub sequences a station may lag behind before the writers wait
+    nice: int = 5  # niceness of the worker processes (the hub keeps its priority)
     converge_timeout: float = 900.0
     folder: Path | None = None  # default: a temporary folder, removed at the end
     keep: bool = False
@@ -201,7 +202,9 @@ def peak_rss_mb(pid: int) -> float | None:
 
 
 class _WorkerProc:
-    def __init__(self, homes: dict[str, str], passphrase: str, env: dict[str, str], log: Path):
+    def __init__(
+        self, homes: dict[str, str], passphrase: str, env: dict[str, str], log: Path, nice: int
+    ) -> None:
         self.names = list(homes)
         self.log = log.open("w")
         self.proc = subprocess.Popen(
@@ -213,7 +216,7 @@ class _WorkerProc:
             text=True,
         )
         self.log_path = log
-        self.send({"homes": homes, "passphrase": passphrase})
+        self.send({"homes": homes, "passphrase": passphrase, "nice": nice})
         self.read()
 
     @property
@@ -390,7 +393,9 @@ class Drill:
         for i, spec in enumerate(self.specs):
             groups[i % count][spec.name] = str(self.homes[spec.name])
         for i, homes in enumerate(groups):
-            worker = _WorkerProc(homes, self.passphrase, env, self.folder / f"worker-{i}.log")
+            worker = _WorkerProc(
+                homes, self.passphrase, env, self.folder / f"worker-{i}.log", self.config.nice
+            )
             self.workers.append(worker)
             for name in homes:
                 self.worker_of[name] = worker
@@ -494,9 +499,8 @@ class Drill:
                 worker.send({"op": "tick", "n": tick.n, "writes": by_worker[id(worker)]})
             for worker in busy:
                 worker.read()
-            if tick.n % 5 == 4:
-                while self._lagging(set(down)):
-                    time.sleep(0.2)
+            while self._lagging(set(down)):
+                time.sleep(0.1)
             if time.monotonic() - shown >= PROGRESS_EVERY:
                 shown = time.monotonic()
                 self.say(

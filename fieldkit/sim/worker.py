@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -144,8 +145,15 @@ class Worker:
 
 
 def main() -> None:
-    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s"
+    )
+    logging.getLogger("fieldkit.sync.agent").setLevel(logging.INFO)
     config = json.loads(sys.stdin.readline())
+    if config.get("nice"):
+        # The simulated stations stand for 50 laptops squeezed onto two cores: they yield the
+        # processor to the hub under test, as separate laptops would not take it from it.
+        os.nice(int(config["nice"]))
     worker = Worker(config["homes"], config["passphrase"])
     worker.start()
     print(json.dumps({"ready": True}), flush=True)
