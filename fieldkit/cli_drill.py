@@ -145,6 +145,16 @@ def print_report(report: Any) -> None:
             answer=_("yes") if report.heartbeats_on_time else _("no"),
         )
     )
+    targets = report.targets()
+    echo(
+        _(
+            "Targets: converged within 10 s of each heal: {converge}; hub peak memory under"
+            " 500 MB: {memory}."
+        ).format(
+            converge=_("yes") if targets["converge_10s"] else _("no"),
+            memory=_("yes") if targets["hub_rss_500mb"] else _("no"),
+        )
+    )
     echo(_("Drill passed.") if report.ok else _("Drill FAILED."))
 
 

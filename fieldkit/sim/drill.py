@@ -58,6 +58,8 @@ CATEGORIES = tuple(c.value for c in Category)
 READS_CATEGORIES = {"pma", "pump", "police", "ciav"}
 READS_EVACUATIONS = {"pma", "police", "ciav"}
 READS_ENQUIRIES = {"caf", "police", "ciav"}
+TARGET_CONVERGE_S = 10.0  # acceptance: every node converged within 10 s of a heal
+TARGET_HUB_RSS_MB = 500.0  # acceptance: hub peak memory
 PROGRESS_EVERY = 10.0  # seconds between progress lines
 HEARTBEAT_LIMIT = 2.5  # seconds: a station hearing nothing for this long goes offline
 
@@ -135,7 +137,18 @@ class DrillReport:
             and self.unwritten == 0
             and not any(self.view_mismatches.values())
             and not self.count_mismatches
+            and all(o.converge_s is not None for o in self.outages)
         )
+
+    def targets(self) -> dict[str, bool]:
+        """The acceptance targets: convergence after each heal, hub memory (reported only)."""
+        heals = [o.converge_s for o in self.outages]
+        return {
+            "converge_10s": all(s is not None and s <= TARGET_CONVERGE_S for s in heals)
+            and (self.after_last_heal_s is None or self.after_last_heal_s <= TARGET_CONVERGE_S),
+            "hub_rss_500mb": self.hub_peak_rss_mb is not None
+            and self.hub_peak_rss_mb < TARGET_HUB_RSS_MB,
+        }
 
     @property
     def heartbeats_on_time(self) -> bool:
@@ -149,6 +162,7 @@ class DrillReport:
         data = asdict(self)
         data["ok"] = self.ok
         data["heartbeats_on_time"] = self.heartbeats_on_time
+        data["targets"] = self.targets()
         return data
 
 
@@ -757,13 +771,12 @@ def run_drill(config: DrillConfig) -> DrillReport:
     with _folder(config) as folder:
         drill = Drill(config)
         drill.folder = folder
-        finals: dict[str, dict[str, Any]] = {}
         try:
-            drill.setup()
-            drill.run()
-        finally:
-            finals = drill.stop()
-        try:
+            try:
+                drill.setup()
+                drill.run()
+            finally:
+                finals = drill.stop()
             drill.check(finals)
         finally:
             drill.close()
