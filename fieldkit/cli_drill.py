@@ -36,12 +36,13 @@ def print_report(report: Any) -> None:
     config = report.config
     echo(
         _(
-            "Drill: {stations} stations, {persons} persons, {outages} outages, relay: {relay},"
-            " seed {seed}."
+            "Drill: {stations} stations, {persons} persons, {outages} outages of {seconds} s,"
+            " relay: {relay}, seed {seed}."
         ).format(
             stations=config["stations"],
             persons=config["persons"],
             outages=config["outages"],
+            seconds=_figure(config["outage_seconds"]),
             relay=_("yes") if config["relay"] else _("no"),
             seed=config["seed"],
         )
@@ -181,6 +182,13 @@ def print_report(report: Any) -> None:
     show_default=True,
     help="Stations whose link is cut for a while, then heals.",
 )
+@click.option(
+    "--outage-seconds",
+    type=click.FloatRange(0.5, 600),
+    default=5.0,
+    show_default=True,
+    help="How long each cut link stays down.",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the incident.")
 @click.option(
     "--ticks",
@@ -218,6 +226,7 @@ def drill_command(
     persons: int,
     relay: bool,
     outages: int,
+    outage_seconds: float,
     seed: int,
     ticks: int,
     workers: int,
@@ -237,6 +246,7 @@ def drill_command(
         persons=persons,
         relay=relay,
         outages=outages,
+        outage_seconds=outage_seconds,
         seed=seed,
         ticks=ticks,
         workers=workers,

@@ -60,6 +60,7 @@ READS_EVACUATIONS = {"pma", "police", "ciav"}
 READS_ENQUIRIES = {"caf", "police", "ciav"}
 TARGET_CONVERGE_S = 10.0  # acceptance: every node converged within 10 s of a heal
 TARGET_HUB_RSS_MB = 500.0  # acceptance: hub peak memory
+LAST_TICK = 1 << 30
 PROGRESS_EVERY = 10.0  # seconds between progress lines
 HEARTBEAT_LIMIT = 2.5  # seconds: a station hearing nothing for this long goes offline
 
@@ -73,7 +74,7 @@ class DrillConfig:
     seed: int = 1
     ticks: int = 120
     workers: int = 3
-    outage_seconds: float = 3.0  # shortest time a link stays cut
+    outage_seconds: float = 5.0  # how long a link stays cut
     max_lag: int = 10_000  # hub sequences a station may lag behind before the writers wait
     nice: int = 5  # niceness of the worker processes (the hub keeps its priority)
     converge_timeout: float = 900.0
@@ -467,18 +468,26 @@ class Drill:
 
     # -- the run ---------------------------------------------------------------------------
     def _outage_plan(self) -> list[tuple[int, int, str]]:
+        """(tick of the cut, first tick it may heal at, station) for each outage.
+
+        The outages are spread over the arrivals and each lasts ``outage_seconds``; the last one
+        is cut when the arrivals end and heals only once the whole incident is written, so that
+        "converged after the last heal" measures the drill's final convergence.
+        """
         rng = random.Random(self.config.seed * 7919 + 1)
         names = [s.name for s in self.specs]
-        if not names or self.config.outages <= 0:
+        count = self.config.outages
+        if not names or count <= 0:
             return []
-        picks = rng.sample(names, min(len(names), self.config.outages))
-        while len(picks) < self.config.outages:
+        picks = rng.sample(names, min(len(names), count))
+        while len(picks) < count:
             picks.append(rng.choice(names))
         span = self.config.ticks
         plan = []
-        for k, name in enumerate(picks):
-            start = int((k + 1) * span * 0.6 / (len(picks) + 1))
-            plan.append((start, start + max(1, span // 10), name))
+        for k, name in enumerate(picks[:-1]):
+            start = int((k + 1) * span * 0.8 / count)
+            plan.append((start, start + 1, name))
+        plan.append((max(0, span - 1), LAST_TICK, picks[-1]))
         return plan
 
     def run(self) -> DrillReport:
@@ -502,7 +511,7 @@ class Drill:
                     self.worker_of[name].ask({"op": "down", "station": name})
                     down[name] = Outage(name, time.monotonic() - started)
                     self.report.outages.append(down[name])
-            self._heal(plan, tick.n, down, started, heal_times, force=False)
+            self._heal(plan, tick.n, down, started, heal_times)
             grouped = writes_by_station(tick.actions)
             by_worker: dict[int, dict[str, Any]] = defaultdict(dict)
             for station, writes in grouped.items():
@@ -529,7 +538,7 @@ class Drill:
                 )
         self.report.write_seconds = time.monotonic() - started
         while down:  # heal what is still cut once its shortest outage is over
-            self._heal(plan, 1 << 30, down, started, heal_times, force=True)
+            self._heal(plan, LAST_TICK, down, started, heal_times)
             time.sleep(0.1)
         self.say(_("Incident written; waiting for every node to converge…"))
         deadline = time.monotonic() + config.converge_timeout
@@ -563,8 +572,6 @@ class Drill:
         down: dict[str, Outage],
         started: float,
         heal_times: list[float],
-        *,
-        force: bool,
     ) -> None:
         for _start, end, name in plan:
             outage = down.get(name)
@@ -700,6 +707,7 @@ def _public(config: DrillConfig) -> dict[str, Any]:
         "persons": config.persons,
         "relay": config.relay,
         "outages": config.outages,
+        "outage_seconds": config.outage_seconds,
         "seed": config.seed,
         "ticks": config.ticks,
         "workers": config.workers,

@@ -14,7 +14,9 @@ from fieldkit.sim.drill import DrillConfig, run_drill
 
 def test_small_drill_keeps_every_invariant(tmp_path) -> None:
     report = run_drill(
-        DrillConfig(stations=5, persons=3000, outages=1, seed=7, ticks=40, folder=tmp_path)
+        DrillConfig(
+            stations=5, persons=3000, outages=2, outage_seconds=3, seed=7, ticks=40, folder=tmp_path
+        )
     )
     assert report.converged
     assert report.changes > 9000 and report.hub_changes == report.changes
@@ -29,10 +31,13 @@ def test_small_drill_keeps_every_invariant(tmp_path) -> None:
             assert value is None or value == hub.counts[key], (node.name, key)
     caf = next(n for n in report.nodes if n.role == "caf")
     assert caf.counts["total"] is None and caf.counts["DCD"] is None  # never readable there
-    assert len(report.outages) == 1
-    outage = report.outages[0]
-    assert outage.up_at is not None and outage.up_at - outage.down_at >= 3.0
-    assert outage.converge_s is not None and outage.converge_s < 10
+    assert len(report.outages) == 2
+    for outage in report.outages:
+        assert outage.up_at is not None and outage.up_at - outage.down_at >= 3.0
+        assert outage.converge_s is not None and outage.converge_s < 10
+    # the last outage heals once the incident is written: the final convergence follows it
+    assert report.after_last_heal_s is not None and report.after_last_heal_s < 20
+    assert report.outages[-1].up_at >= report.write_seconds
     assert report.hub_peak_rss_mb is not None and 10 < report.hub_peak_rss_mb < 500
     assert report.pings > 0 and report.ping_max_ms is not None
     assert report.ok
