@@ -115,3 +115,25 @@ def test_writes_are_grouped_by_station_in_order() -> None:
             (a.entity, a.entity_id, dict(a.values)) for a in tick.actions if a.station == station
         ]
         assert writes == mine
+
+
+def test_a_tick_drives_real_stations(make_station) -> None:
+    from fieldkit.sim.live import apply_actions
+    from fieldkit.store import queries
+
+    specs = station_specs(4)
+    stores = {s.name: make_station(s.role, s.name, site=s.site) for s in specs if s.role != "caf"}
+    scenario = Scenario(specs, 300, seed=5, ticks=5)
+    written = skipped = 0
+    for tick in scenario:
+        written += apply_actions(stores, tick.actions)
+        skipped += sum(1 for a in tick.actions if a.station not in stores)
+    assert written > 600 and skipped > 0  # the CAF's enquiries: no store here
+    pma = stores["PMA-01"]
+    counted = queries.bilan(pma.db)
+    assert counted.total > 250 and counted.by_category["UA"] + counted.by_category["UR"] > 0
+    assert pma.local_change_count() == sum(
+        1 for t in Scenario(specs, 300, seed=5, ticks=5) for a in t.actions if a.station == "PMA-01"
+    )
+    police = stores["POLICE-1"]
+    assert police.db.execute("select count(*) from witnesses").fetchone()[0] > 0
