@@ -1,4 +1,4 @@
-"""A small drill with the real parts (stores, CURVE hub and agents in subprocesses, one outage):
+"""A small drill with the real parts (stores, CURVE hub, relay and agents in subprocesses, outages):
 nothing lost or doubled, identical counts, convergence after the outage; and a drill that loses a
 change is caught."""
 
@@ -15,17 +15,36 @@ from fieldkit.sim.drill import DrillConfig, run_drill
 def test_small_drill_keeps_every_invariant(tmp_path) -> None:
     report = run_drill(
         DrillConfig(
-            stations=5, persons=3000, outages=2, outage_seconds=3, seed=7, ticks=40, folder=tmp_path
+            stations=5,
+            persons=3000,
+            relay=True,
+            outages=2,
+            outage_seconds=3,
+            seed=7,
+            ticks=40,
+            folder=tmp_path,
         )
     )
     assert report.converged
     assert report.changes > 9000 and report.hub_changes == report.changes
     assert (report.lost, report.doubled, report.altered, report.unwritten) == (0, 0, 0, 0)
-    assert set(report.view_mismatches) == {"PMA-01", "PMA-02", "PUMP-1", "POLICE-1", "CAF-1"}
+    assert set(report.view_mismatches) == {
+        "RELAY-A",
+        "PMA-01",
+        "PMA-02",
+        "PUMP-1",
+        "POLICE-1",
+        "CAF-1",
+    }
     assert not any(report.view_mismatches.values())
     assert not report.count_mismatches
     hub = report.nodes[0]
     assert hub.name == "CIAV" and hub.counts["total"] and hub.counts["enquiries"]
+    assert report.nodes[1].name == "RELAY-A" and report.nodes[1].counts == {
+        **hub.counts,
+        "enquiries": None,
+    }  # the PMAs (all on site A) sync through the relay
+    assert report.relay_peak_rss_mb is not None
     for node in report.nodes[1:]:
         for key, value in node.counts.items():
             assert value is None or value == hub.counts[key], (node.name, key)
