@@ -135,16 +135,20 @@ def print_report(report: Any) -> None:
     echo(
         _(
             "Hub heartbeats: {pings} pings, {missed} missed, round trip max {max} ms"
-            " (99th percentile {p99} ms); unasked reconnections of agents: {reconnects};"
-            " on time: {answer}."
+            " (99th percentile {p99} ms); on time: {answer}."
         ).format(
             pings=report.pings,
             missed=report.pings_missed,
             max=_figure(report.ping_max_ms, digits=0),
             p99=_figure(report.ping_p99_ms, digits=0),
-            reconnects=report.reconnects,
             answer=_("yes") if report.heartbeats_on_time else _("no"),
         )
+    )
+    echo(
+        _(
+            "Agents that went offline unasked and reconnected: {reconnects} times"
+            " (see the worker logs: 'hub silent')."
+        ).format(reconnects=report.reconnects)
     )
     targets = report.targets()
     echo(
