@@ -463,6 +463,15 @@ class Drill:
         pulled = all(s["cursor"] >= tops[self.upstream_of[n]] for n, s in statuses.items())
         return all_up, all_up and relay_ok and pulled
 
+    def _check_alive(self) -> None:
+        for proc in self.procs:
+            if proc.proc.poll() is not None:
+                raise FieldkitError(
+                    _("A hub of the drill stopped unexpectedly; see {log}.").format(
+                        log=proc.log.name
+                    )
+                )
+
     # -- the run ---------------------------------------------------------------------------
     def _outage_plan(self) -> list[tuple[int, int, str]]:
         """(tick of the cut, first tick it may heal at, station) for each outage.
@@ -519,7 +528,15 @@ class Drill:
                 worker.send({"op": "tick", "n": tick.n, "writes": by_worker[id(worker)]})
             for worker in busy:
                 worker.read()
+            waited = time.monotonic()
             while self._lagging(set(down)):
+                self._check_alive()
+                if time.monotonic() - waited > config.converge_timeout:
+                    raise FieldkitError(
+                        _("The drill's stations stopped syncing for {seconds} s.").format(
+                            seconds=int(config.converge_timeout)
+                        )
+                    )
                 time.sleep(0.1)
             if time.monotonic() - shown >= PROGRESS_EVERY:
                 shown = time.monotonic()
@@ -541,6 +558,7 @@ class Drill:
         deadline = time.monotonic() + config.converge_timeout
         settled = 0
         while time.monotonic() < deadline:
+            self._check_alive()
             at_hub, everywhere = self._converged()
             now = time.monotonic()
             if at_hub and not self.report.upstream_seconds:

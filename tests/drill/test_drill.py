@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from fieldkit.cli import cli
-from fieldkit.sim.drill import DrillConfig, run_drill
+from fieldkit.errors import FieldkitError
+from fieldkit.sim.drill import Drill, DrillConfig, run_drill
 
 
 def test_small_drill_keeps_every_invariant(tmp_path) -> None:
@@ -73,3 +75,18 @@ def test_a_lost_change_fails_the_drill(tmp_path) -> None:
     assert report["lost"] == 1 and not report["ok"]
     assert report["doubled"] == 0 and report["converged"]
     assert "perdues, doublées ou divergentes" in result.stderr
+
+
+def test_a_dead_hub_stops_the_drill_with_one_clear_sentence(tmp_path) -> None:
+    drill = Drill(DrillConfig(stations=2, persons=200, outages=0, ticks=5, converge_timeout=30))
+    drill.folder = tmp_path
+    try:
+        drill.setup()
+        assert drill.hub is not None
+        drill.hub.proc.kill()
+        drill.hub.proc.wait(10)
+        with pytest.raises(FieldkitError, match="hub.log"):
+            drill.run()
+    finally:
+        drill.stop()
+        drill.close()
