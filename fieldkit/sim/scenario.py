@@ -231,9 +231,17 @@ class Scenario:
             "pump_seen": _spread(self.pump_seen, ticks, self.rng, fast=False),
         }
         self._serial: dict[str, int] = {}
-        self._ring: dict[str, int] = {}
-        for i, spec in enumerate(counters):  # one block of bracelet serials per counting station
-            self._ring[spec.name] = 100_000 + i * 10_000 if len(counters) < 90 else i * 10_000
+        self._ring: dict[str, int] = {}  # first bracelet serial of each counting station
+        self._entity: dict[str, str] = {}  # issuing entity printed in its numbers
+        expected = self.counted / max(1, len(counters))
+        shared = expected * 1.5 + 100 < 10_000 and len(counters) < 90
+        for i, spec in enumerate(counters):
+            if shared:  # one issuing entity, one block of 10,000 serials per station
+                self._entity[spec.name] = incident_code
+                self._ring[spec.name] = 100_000 + i * 10_000
+            else:  # too many bracelets for shared blocks: one issuing entity per station
+                self._entity[spec.name] = f"{incident_code[:1]}{i % 1000:03d}"
+                self._ring[spec.name] = 1
         self._counted: list[_Person] = []
         self._queue: list[_Due] = []
         self._order = 0
@@ -293,7 +301,7 @@ class Scenario:
     def _number(self, station: str) -> str:
         serial = self._ring[station] + self._serial.get(station, 0)
         self._serial[station] = self._serial.get(station, 0) + 1
-        return f"FR075{self.code}2026TR{serial % 1_000_000:06d}"
+        return f"FR075{self._entity[station]}2026TR{serial % 1_000_000:06d}"
 
     def _category(self) -> str:
         roll = self.rng.random()

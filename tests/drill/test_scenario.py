@@ -137,3 +137,18 @@ def test_a_tick_drives_real_stations(make_station) -> None:
     )
     police = stores["POLICE-1"]
     assert police.db.execute("select count(*) from witnesses").fetchone()[0] > 0
+
+
+def test_every_bracelet_counted_once_even_with_few_pmas_and_many_persons() -> None:
+    for stations, persons in ((4, 40_000), (50, 5000)):
+        scenario = Scenario(station_specs(stations), persons, seed=1, ticks=20)
+        counted = [
+            a.values["nf399"]
+            for tick in scenario
+            for a in tick.actions
+            if a.entity == "person" and "found_place" in a.values
+        ]
+        assert len(counted) == scenario.counted
+        assert len(set(counted)) == len(counted)
+        for number in counted[:50] + counted[-50:]:
+            assert validation.validate_nf399(number, validation.DEFAULT_FORMAT, []) == number
