@@ -168,7 +168,8 @@ def main() -> None:
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(answer), flush=True)
         if message.get("op") == "stop":
-            break
+            return
+    worker.handle({"op": "stop"})  # the drill went away: stop the agents, close the stores
 
 
 if __name__ == "__main__":  # pragma: no cover - entry point of the worker subprocesses
