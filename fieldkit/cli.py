@@ -399,3 +399,7 @@ _register_sync(cli)
 from fieldkit.cli_reports import register as _register_reports  # noqa: E402
 
 _register_reports(cli)
+
+from fieldkit.cli_drill import register as _register_drill  # noqa: E402
+
+_register_drill(cli)

@@ -450,6 +450,9 @@ class Agent:
                         log.warning("rejected frame from the hub: %s", exc.reason)
                         continue
                     session.handle(message)
+                    # applying a big batch takes time: that is this station working, not the hub
+                    # falling silent (a busy CPU made agents drop a live link and reconnect)
+                    last_heard = time.monotonic()
             now = time.monotonic()
             if deadline is not None and now > deadline:
                 return "timeout"
