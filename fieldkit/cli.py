@@ -378,10 +378,12 @@ def bench(quick: bool) -> None:
 @click.option("--lang", type=click.Choice(["fr", "en"]), default=None, callback=_set_lang)
 @click.option("--script", is_flag=True, help="Print a scripted run instead of opening the app.")
 def demo(lang: str | None, script: bool) -> None:
-    """Demonstration in a temporary folder (never touches your real stations)."""
+    """A whole incident on this machine: CIAV hub, relay, five stations (temporary folder)."""
     from fieldkit.demo import run_demo
 
-    run_demo(script=script)
+    code = run_demo(script=script)
+    if code:
+        raise SystemExit(code)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -47,6 +47,7 @@ class FieldkitApp(App[None]):
     BINDINGS = [
         Binding("ctrl+q", "quit", _("Quit"), priority=True),
         Binding("ctrl+o", "change_operator", _("Operator")),
+        Binding("f2", "switch_station", _("Stations")),
     ]
 
     def __init__(
@@ -58,7 +59,11 @@ class FieldkitApp(App[None]):
         operator: str | None = None,
         lang: str | None = None,
         sync: SyncStarter | None = None,
+        stations: Mapping[str, Store] | None = None,
+        station_status: Callable[[str], SyncView] | None = None,
     ) -> None:
+        """``stations`` and ``station_status`` (the demo): several stations run in this process;
+        F2 switches the app between them, each with its role's home and its own sync state."""
         if lang:
             set_language(lang)
         super().__init__()
@@ -68,6 +73,8 @@ class FieldkitApp(App[None]):
         self.operator = operator or ""
         self.sync_starter = sync
         self.sync: SyncHandle | None = None
+        self.stations = dict(stations or {})
+        self.station_status = station_status
 
     # -- start -----------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -138,6 +145,8 @@ class FieldkitApp(App[None]):
             self.notify(exc.message, severity="error", timeout=10)
 
     def sync_state(self) -> SyncView:
+        if self.station_status is not None and self.store is not None:
+            return self.station_status(self.store.meta.get("station_name", ""))
         if self.sync is not None:
             return self.sync.status()
         if self.store is None:
@@ -151,9 +160,36 @@ class FieldkitApp(App[None]):
         if refresh is not None:
             refresh()
 
+    # -- several stations in one process (the demo) ------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_station":
+            return bool(self.stations) and self.store is not None
+        return True
+
+    def action_switch_station(self) -> None:
+        from fieldkit.screens.common import StationPicker
+
+        if not self.stations or self.store is None:
+            return
+
+        def chosen(name: str | None) -> None:
+            store = self.stations.get(name or "")
+            if store is None or store is self.store:
+                return
+            self.store = store
+            self.sub_title = f"{name} · {store.meta.get('incident', '')}"
+            self._open_home()
+
+        current = self.store.meta.get("station_name", "")
+        rows = [
+            (name, store.role, self.station_status(name).describe() if self.station_status else "")
+            for name, store in self.stations.items()
+        ]
+        self.push_screen(StationPicker(rows, current), chosen)
+
     def on_unmount(self) -> None:
         if self.sync is not None:
             self.sync.stop()
             self.sync = None
-        if self.store is not None:
+        if self.store is not None and not self.stations:  # the demo closes the stores it runs
             self.store.close()

@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
 
 from fieldkit.domain.hlc import wall_seconds
 from fieldkit.domain.triage import KEYS, LABELS, Category
@@ -158,3 +163,37 @@ def error_text(message: str) -> Text:
 
 def ok_text(message: str) -> Text:
     return Text(message, style="bold green")
+
+
+class StationPicker(ModalScreen[str | None]):
+    """Choose one of the stations running in this process (the demo): Enter opens it."""
+
+    BINDINGS = [Binding("escape", "cancel", _("Cancel"))]
+
+    def __init__(self, rows: list[tuple[str, str, str]], current: str) -> None:
+        super().__init__()
+        self.rows = rows  # (station name, role, sync state)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(_("Open the screen of another station"), style="bold"))
+            options = []
+            for name, role, state in self.rows:
+                label = Text(f"{name:<10} {role:<7} ", style="bold" if name == self.current else "")
+                label.append(state, style="italic")
+                options.append(Option(label, id=name))
+            yield OptionList(*options, id="stations-list")
+            yield Static(Text(_("Enter: open · Escape: stay here"), style="italic"))
+
+    def on_mount(self) -> None:
+        picker = self.query_one(OptionList)
+        names = [name for name, _role, _state in self.rows]
+        picker.highlighted = names.index(self.current) if self.current in names else 0
+        picker.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -8,6 +8,7 @@ the next ``welcome`` says where to resume. See docs/sync-protocol.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -323,7 +324,8 @@ class Agent:
                 self._online(False)
                 self._sleep_backoff(None)
         finally:
-            self._online(False)
+            with contextlib.suppress(Exception):  # the store may be closed already at shutdown
+                self._online(False)
             context.term()
 
     def _sleep_backoff(self, deadline: float | None) -> None:
@@ -375,7 +377,8 @@ class Agent:
                     )
                 self._sleep_backoff(deadline)
         finally:
-            self._online(False)
+            with contextlib.suppress(Exception):  # the store may be closed already at shutdown
+                self._online(False)
             context.term()
 
     # -- one session -------------------------------------------------------------------
