@@ -33,7 +33,10 @@ def run_demo(*, script: bool = False) -> int:
     os.environ.setdefault("FIELDKIT_KDF", "fast")
     interactive = not script and sys.stdin.isatty() and sys.stdout.isatty()
     if interactive:
-        columns, lines = shutil.get_terminal_size()
+        try:  # the terminal itself, not COLUMNS/LINES from the environment (often stale)
+            columns, lines = os.get_terminal_size(sys.stdout.fileno())
+        except OSError:
+            columns, lines = shutil.get_terminal_size()
         if columns < MIN_COLUMNS or lines < MIN_LINES:
             click.echo(
                 _(

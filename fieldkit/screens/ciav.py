@@ -237,9 +237,7 @@ class CiavScreen(AuditedReads, StationHome):
         self.query_one("#stations-summary", Static).update(text)
 
     def _station_names(self) -> dict[str, str]:
-        names = {row.station_id: row.name for row in self.stations}
-        names[self.store.station_id] = self.store.meta.get("station_name", "CIAV")
-        return names
+        return ciav.station_names(self.store)
 
     def _refresh_conflicts(self) -> None:
         self.conflicts = ciav.conflict_queue(self.store)

@@ -379,3 +379,15 @@ def station_table(store: Store) -> list[StationRow]:
             )
         )
     return rows
+
+
+def station_names(store: Store) -> dict[str, str]:
+    """Station id -> name for the console: enrolled stations by name, and the stations behind a
+    relay as "via <relay>" (the hub knows them only through the relay that pushed their changes)."""
+    names = {store.station_id: store.meta.get("station_name", "CIAV")}
+    peers = dict(store.db.execute("SELECT station_id, name FROM sync_peers").fetchall())
+    names.update(peers)
+    for origin, peer in store.db.execute("SELECT origin, peer FROM sync_sources").fetchall():
+        if origin not in names and peer in peers:
+            names[origin] = _("via {relay}").format(relay=peers[peer])
+    return names

@@ -87,3 +87,51 @@ def test_unlock_count_three_quit_and_export(tmp_path: Path):
         (NUMBERS[1], "UR", "Agent E2E"),
         (NUMBERS[2], "IMPLIQUE", "Agent E2E"),
     }
+
+
+def _demo_in_tmux(tmp_path: Path, socket: str, width: int, height: int) -> Path:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    command = " ".join(shlex.quote(part) for part in [sys.executable, "-m", "fieldkit", "demo"])
+    tmux(
+        "new-session", "-d", "-s", "e2e", "-x", str(width), "-y", str(height),
+        f"env TERM=xterm-256color TMPDIR={shlex.quote(str(scratch))} {command};"
+        f" echo EXIT=$?; sleep 30",
+        socket=socket,
+    )  # fmt: skip
+    return scratch
+
+
+def test_make_run_demo_opens_the_console_with_data_flowing_and_cleans_up(tmp_path: Path):
+    socket = f"fieldkit-demo-{os.getpid()}"
+    scratch = _demo_in_tmux(tmp_path, socket, 120, 40)
+    try:
+        wait_for(socket, "Conflits à arbitrer", timeout=60)
+        wait_for(socket, "concentrateur", timeout=30)
+        deadline = time.monotonic() + 60
+        screen = ""
+        while time.monotonic() < deadline:  # counts rising at the PMAs reach the console
+            screen = tmux("capture-pane", "-p", "-t", "e2e", socket=socket)
+            totals = [int(w) for w in screen.replace("total", " total ").split("total")[1:2]
+                      for w in w.split()[:1] if w.isdigit()]  # fmt: skip
+            if totals and totals[0] > 0:
+                break
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"no person reached the console; the screen was:\n{screen}")
+        assert list(scratch.iterdir())  # the demo's stores live in the temporary folder
+        tmux("send-keys", "-t", "e2e", "C-q", socket=socket)
+        wait_for(socket, "EXIT=0", timeout=30)
+        assert list(scratch.iterdir()) == []  # and it is gone once the demo ends
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+
+
+def test_demo_in_a_small_terminal_says_so(tmp_path: Path):
+    socket = f"fieldkit-small-{os.getpid()}"
+    _demo_in_tmux(tmp_path, socket, 70, 20)
+    try:
+        screen = wait_for(socket, "EXIT=2", timeout=30)
+        assert "70x20" in screen and "80x24" in screen
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)

@@ -157,3 +157,18 @@ def test_a_number_given_later_to_an_x_person_makes_a_certain_duplicate_and_merge
     assert ciav.merged_records(hub) == []
     with pytest.raises(NotFound):
         ciav.undo_pair_merge(hub, "Agent CIAV", pair.second["id"])
+
+
+def test_station_names_name_relayed_stations_by_their_relay(make_station) -> None:
+    from fieldkit.sync.state import SyncState
+
+    hub = make_station(role="ciav", name="CIAV")
+    state = SyncState(hub)
+    invite = state.add_invite("k" * 40, "RELAIS-B", "pma", relay=True)
+    state.enrol(invite, "relay-id", "RELAIS-B", "pma", "k" * 40)
+    with hub.transaction():
+        state.add_sources(["pma2-id", "relay-id"], "relay-id")
+    names = ciav.station_names(hub)
+    assert names["relay-id"] == "RELAIS-B"
+    assert names["pma2-id"] == "via RELAIS-B"
+    assert names[hub.station_id] == "CIAV"
