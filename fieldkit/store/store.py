@@ -115,7 +115,8 @@ class Store:
             seq = self._max_seq(self.station_id)
             histories = self._histories_for(writes)
             changes = []
-            station, tick = self.station_id, self.clock.tick
+            station = self.station_id
+            stamps = iter(self.clock.tick_many(len(writes)))
             for write in writes:
                 seq += 1
                 if write.base is not None:
@@ -126,7 +127,7 @@ class Store:
                 change = Change(
                     station,
                     seq,
-                    tick(),
+                    next(stamps),
                     write.entity,
                     write.entity_id,
                     dict(write.values),

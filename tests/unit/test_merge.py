@@ -122,3 +122,14 @@ def test_hlc_receive_moves_past_a_clock_running_a_day_ahead():
 def test_hlc_counter_overflow_moves_to_the_next_millisecond():
     clock = HybridClock(pack(500, 0xFFFF), now_ms=lambda: 0)
     assert unpack(clock.tick()) == (501, 0)
+
+
+def test_tick_many_gives_consecutive_fresh_stamps_and_the_clock_goes_on_after_them() -> None:
+    now = [1_000]
+    clock = HybridClock(0, lambda: now[0])
+    before = clock.tick()
+    stamps = list(clock.tick_many(70_000))  # more than one millisecond's counter
+    assert stamps[0] > before and stamps == list(range(stamps[0], stamps[0] + 70_000))
+    assert unpack(stamps[-1])[0] == 1_001  # carried into the next millisecond
+    assert clock.tick() > stamps[-1]
+    assert list(clock.tick_many(0)) == []
