@@ -335,7 +335,6 @@ class PoliceHome(PoliceActions, StationHome):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#filter", Input).display = False
         self.show_view(WITNESSES)
 

@@ -405,7 +405,6 @@ class PumpHome(StationHome):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#filter", Input).display = False
         self.listing.focus()
 
