@@ -307,6 +307,8 @@ class WitnessScreen(ModalScreen[None]):
 class PoliceHome(PoliceActions, StationHome):
     """The police station's home: witnesses, recontact list, persons (leads, death stages)."""
 
+    CSS_PATH = "police.tcss"
+
     BINDINGS = [
         Binding("n", "new_witness", _("New witness")),
         Binding("w", "view('witnesses')", _("Witnesses")),

@@ -380,6 +380,8 @@ class PumpRecord(ModalScreen[bool]):
 class PumpHome(StationHome):
     """The PUMP's home: the persons seen, newest first."""
 
+    CSS_PATH = "pump.tcss"
+
     BINDINGS = [
         Binding("n", "register", _("New person")),
         Binding("slash", "filter", _("Filter"), key_display="/"),
