@@ -162,6 +162,10 @@ async def test_certificate_is_issued_written_and_verifies(fixed_clock_station, a
         await wait_until(pilot, lambda: "ITT" in shown(app, "#dialog-message"))
         await type_in(pilot, "#f-itt_days", "2")
         await type_in(pilot, "#f-findings", "Sidération, pleurs")
+        await type_in(pilot, "#f-examined_at", "25:99")  # refused, the form stays
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "25:99" in shown(app, "#dialog-message"))
+        await type_in(pilot, "#f-examined_at", "")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, PumpRecord))
         issued = app.screen.last_certificate
