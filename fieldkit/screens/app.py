@@ -142,7 +142,7 @@ class FieldkitApp(App[None]):
         try:
             self.sync = self.sync_starter(store)
         except FieldkitError as exc:
-            self.notify(exc.message, severity="error", timeout=10)
+            self.notify(exc.message, severity="error", timeout=10, markup=False)
 
     def sync_state(self) -> SyncView:
         if self.station_status is not None and self.store is not None:

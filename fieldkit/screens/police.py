@@ -52,6 +52,14 @@ def stage_label(stage: str | None) -> str:
     }.get(stage or "", "—")
 
 
+def lead_status_label(status: str | None) -> str:
+    return {
+        "open": _("open"),
+        "confirmed": _("confirmed"),
+        "dismissed": _("dismissed"),
+    }.get(status or "", status or "—")
+
+
 def witness_name(row: dict[str, Any]) -> str:
     family = row.get("family_name") or ""
     given = row.get("given_names") or ""
@@ -204,6 +212,7 @@ class PoliceRecord(PoliceActions, PersonScreen):
         Binding("l", "lead", _("Lead")),
         Binding("d", "identified", _("Identified")),
         Binding("a", "announced", _("Announced")),
+        Binding("v", "lead_status", _("Lead status")),
     ]
 
     def compose(self) -> ComposeResult:
@@ -215,8 +224,8 @@ class PoliceRecord(PoliceActions, PersonScreen):
             yield Static(
                 Text(
                     _(
-                        "l lead · d death identified · a death announced · t re-triage ·"
-                        " i identity · x X description · Esc close"
+                        "l lead · v lead status · d death identified · a death announced ·"
+                        " t re-triage · i identity · x X description · Esc close"
                     ),
                     style="dim",
                 )
@@ -238,11 +247,13 @@ class PoliceRecord(PoliceActions, PersonScreen):
                 Text(_("Death {stage}").format(stage=stage_label(stage["stage"]))),
                 Text(f"{local_time(stage['hlc'])} · {stage['officer']}"),
             )
-        for lead in lead_rows:
+        self.lead_rows = lead_rows
+        for number, lead in enumerate(lead_rows, 1):
             table.add_row(
-                _("Lead"),
+                Text(_("Lead {number}").format(number=number)),
                 Text(
-                    f"{lead['possible_identity']} · {lead['source']} · {lead['status']}"
+                    f"{lead['possible_identity']} · {lead['source']}"
+                    f" · {lead_status_label(lead['status'])}"
                     f" · {lead['created_by']} {local_time(lead['created_hlc'])}"
                 ),
             )
@@ -265,6 +276,51 @@ class PoliceRecord(PoliceActions, PersonScreen):
 
     def action_announced(self) -> None:
         self.record_stage(self.row, DeathStage.ANNOUNCED)
+
+    def action_lead_status(self) -> None:
+        """Mark one of the person's leads open, confirmed or dismissed (never fills the identity)."""
+        leads = getattr(self, "lead_rows", [])
+        if not leads:
+            self.say(error_text(_("No lead for this person yet (l adds one).")))
+            return
+        store, operator = self.store, self.officer()
+
+        def submit(values: dict[str, Any], _confirmed: bool) -> str:
+            with store.lock:
+                police.set_lead_status(store, operator, str(values["lead"]), str(values["status"]))
+            return str(values["status"])
+
+        def saved(status: str | None) -> None:
+            if status is not None:
+                self.say(
+                    ok_text(_("Lead marked {status}.").format(status=lead_status_label(status)))
+                )
+                self.police_changed()
+
+        fields = [
+            Field(
+                "lead",
+                _("Lead"),
+                leads[-1]["id"],
+                kind="choice",
+                choices=[
+                    (f"{n} · {lead['possible_identity']}", lead["id"])
+                    for n, lead in enumerate(leads, 1)
+                ],
+            ),
+            Field(
+                "status",
+                _("Status"),
+                "confirmed",
+                kind="choice",
+                choices=[(lead_status_label(v), v) for v in police.LEAD_STATUSES],
+            ),
+        ]
+        intro = Text(
+            _("Confirming a lead never fills the identity: record the identity with i."),
+            style="dim",
+        )
+        self.app.push_screen(EditDialog(_("Lead status"), fields, submit, intro=intro), saved)
 
 
 class WitnessScreen(ModalScreen[None]):
@@ -307,6 +363,8 @@ class WitnessScreen(ModalScreen[None]):
 class PoliceHome(PoliceActions, StationHome):
     """The police station's home: witnesses, recontact list, persons (leads, death stages)."""
 
+    CSS_PATH = "police.tcss"
+
     BINDINGS = [
         Binding("n", "new_witness", _("New witness")),
         Binding("w", "view('witnesses')", _("Witnesses")),
@@ -335,7 +393,6 @@ class PoliceHome(PoliceActions, StationHome):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#filter", Input).display = False
         self.show_view(WITNESSES)
 

@@ -338,6 +338,7 @@ class PumpRecord(ModalScreen[bool]):
                     impact=values["impact"] or None,
                     kind=str(values["kind"]),
                     place=values["place"] or None,
+                    examined_at=values["examined_at"] or None,
                 )
 
         def issued(result: certificates.IssuedCertificate | None) -> None:
@@ -365,6 +366,7 @@ class PumpRecord(ModalScreen[bool]):
             Field("clinician", _("Clinician"), clinician, max_length=120),
             Field("registration", _("Registration number (RPPS or ADELI)"), registration),
             Field("place", _("Place of the examination"), store.meta.get("site") or ""),
+            Field("examined_at", _("Time of the examination (HH:MM; empty: now)"), max_length=20),
             Field("findings", _("Findings"), max_length=4000),
             Field("impact", _("Psychological impact"), max_length=4000),
             Field("itt_days", _("Days of incapacity (ITT)"), "0", max_length=3),
@@ -379,6 +381,8 @@ class PumpRecord(ModalScreen[bool]):
 
 class PumpHome(StationHome):
     """The PUMP's home: the persons seen, newest first."""
+
+    CSS_PATH = "pump.tcss"
 
     BINDINGS = [
         Binding("n", "register", _("New person")),
@@ -405,7 +409,6 @@ class PumpHome(StationHome):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#filter", Input).display = False
         self.listing.focus()
 

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
 
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
@@ -30,6 +31,13 @@ def _role_label(role: str) -> str:
         "ciav": _("CIAV · victim information centre"),
     }
     return labels[role]
+
+
+def _dismiss_with_store(screen: Screen[Store | None], event: Worker.StateChanged) -> None:
+    """Dismiss with the opened store after the worker ended (dismissing from inside the worker
+    removed the screen while its worker still ran, which cancelled the worker)."""
+    if event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Store):
+        screen.dismiss(event.worker.result)
 
 
 class WizardScreen(Screen[Store | None]):
@@ -99,7 +107,7 @@ class WizardScreen(Screen[Store | None]):
         self._create(role, ranges)
 
     @work(thread=True, exclusive=True)
-    def _create(self, role: str, ranges: list[str]) -> None:
+    def _create(self, role: str, ranges: list[str]) -> Store | None:
         message = self.query_one("#message", Static)
         self.app.call_from_thread(message.update, Text(_("Creating the station…")))
         try:
@@ -113,8 +121,11 @@ class WizardScreen(Screen[Store | None]):
             )
         except FieldkitError as exc:
             self.app.call_from_thread(message.update, error_text(exc.message))
-            return
-        self.app.call_from_thread(self.dismiss, store)
+            return None
+        return store  # dismissed from the UI thread once the worker has finished
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        _dismiss_with_store(self, event)
 
 
 class UnlockScreen(Screen[Store | None]):
@@ -148,15 +159,18 @@ class UnlockScreen(Screen[Store | None]):
         self.dismiss(None)
 
     @work(thread=True, exclusive=True)
-    def _unlock(self, passphrase: str) -> None:
+    def _unlock(self, passphrase: str) -> Store | None:
         message = self.query_one("#message", Static)
         self.app.call_from_thread(message.update, Text(_("Unlocking…")))
         try:
             store = open_station(self.home, passphrase)
         except FieldkitError as exc:
             self.app.call_from_thread(self._refused, exc.message)
-            return
-        self.app.call_from_thread(self.dismiss, store)
+            return None
+        return store  # dismissed from the UI thread once the worker has finished
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        _dismiss_with_store(self, event)
 
     def _refused(self, text: str) -> None:
         self.query_one("#message", Static).update(error_text(text))

@@ -245,3 +245,26 @@ async def test_a_scanned_number_opens_the_person(fixed_clock_station, app_on):
         await pilot.press("p")
         await pilot.press(*N1, "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, PoliceRecord))
+
+
+async def test_a_lead_is_confirmed_without_filling_the_identity(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    person_id = count_person(store, "pma", PersonInput(nf399=N1, category="DCD")).person_id
+    lead_id = police.add_lead(store, OFFICER, person_id, "Dupont Jean", "Sa sœur")
+    app = app_on(store, operator=OFFICER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await go_to_person(pilot, N1)
+        await pilot.press("enter")
+        assert isinstance(app.screen, PoliceRecord)
+        assert "ouverte" in shown(app, "#police")
+        await pilot.press("v")
+        assert isinstance(app.screen, EditDialog)
+        assert app.screen.query_one("#f-lead").value == lead_id
+        await pilot.press("ctrl+s")  # confirmed is the proposed status
+        await pilot.pause()
+        assert isinstance(app.screen, PoliceRecord)
+        [lead] = police.leads(store, person_id)
+        assert lead["status"] == "confirmed"
+        assert "confirmée" in shown(app, "#police")
+        person = store.db.execute("SELECT family_name FROM persons WHERE id = ?", [person_id])
+        assert person.fetchone()[0] is None

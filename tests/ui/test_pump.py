@@ -162,6 +162,10 @@ async def test_certificate_is_issued_written_and_verifies(fixed_clock_station, a
         await wait_until(pilot, lambda: "ITT" in shown(app, "#dialog-message"))
         await type_in(pilot, "#f-itt_days", "2")
         await type_in(pilot, "#f-findings", "Sidération, pleurs")
+        await type_in(pilot, "#f-examined_at", "25:99")  # refused, the form stays
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "25:99" in shown(app, "#dialog-message"))
+        await type_in(pilot, "#f-examined_at", "")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, PumpRecord))
         issued = app.screen.last_certificate
@@ -175,3 +179,22 @@ async def test_certificate_is_issued_written_and_verifies(fixed_clock_station, a
         [meta] = certificates.certificates(store, person)
         assert meta["itt_days"] == 2 and meta["fingerprint"] == issued.fingerprint
         assert "ITT 2 j" in shown(app, "#certificates")
+
+
+async def test_a_number_outside_the_bracelet_ranges_needs_a_second_save(
+    fixed_clock_station, app_on
+):
+    store = fixed_clock_station(
+        role="pump", name="PUMP-1", ranges=["FR075BSPP2026TR000001-FR075BSPP2026TR000010"]
+    )
+    app = app_on(store, operator=CLINICIAN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n", *N1)
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, EditDialog)
+        assert "Enregistrez à nouveau pour confirmer" in shown(app, "#dialog-message")
+        assert queries.count_persons(store.db) == 0
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, PumpRecord)
+        assert queries.person_by_number(store.db, N1) is not None

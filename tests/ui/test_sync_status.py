@@ -103,7 +103,13 @@ async def test_counting_while_the_agent_pulls(make_station, hubs, tmp_path: Path
             timings.append(screen.last_count_ms)
             await asyncio.sleep(0.02)
         assert "Compté" in shown(app, "#message")
-        await wait_until(pilot, lambda: "synchronisé il y a" in shown(app, "#status"), 600)
+
+        def both_hold_everyone() -> bool:
+            with station.lock, ciav.lock:
+                return queries.count_persons(station.db) == queries.count_persons(ciav.db) == 620
+
+        await wait_until(pilot, both_hold_everyone, 600)
+        await wait_until(pilot, lambda: "synchronisé il y a" in shown(app, "#status"), 100)
         screen.query_one(VirtualList).reload()
         assert screen.query_one(VirtualList).row_count == 620
         with station.lock:
