@@ -645,7 +645,8 @@ class Drill:
                     [origin],
                 )
         hub_rows = _rows_by_origin(hub)
-        report.hub_changes = sum(len(r) for r in hub_rows.values())
+        # the stations' changes at the hub (the hub's own, its matcher's outcomes, apart)
+        report.hub_changes = sum(len(r) for o, r in hub_rows.items() if o != hub.station_id)
         doubled_at_hub = {
             o: n - d
             for o, n, d in hub.db.execute(
