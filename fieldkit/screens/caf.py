@@ -225,7 +225,9 @@ class EnquiryScreen(ModalScreen[None]):
         self.set_interval(REFRESH_EVERY, self.refresh_sheet)
 
     def _row(self) -> dict[str, Any] | None:
-        return next((r for r in caf.enquiries(self.home.store) if r["id"] == self.enquiry_id), None)
+        with self.home.store.lock:
+            rows = caf.enquiries(self.home.store)
+        return next((r for r in rows if r["id"] == self.enquiry_id), None)
 
     def refresh_sheet(self) -> None:
         row = self._row()
@@ -282,7 +284,8 @@ class CafScreen(StationHome):
         self.query_one("#enquiries", OptionList).focus()
 
     def refresh_enquiries(self) -> None:
-        self.rows = list(reversed(caf.enquiries(self.store)))  # the latest first
+        with self.store.lock:  # the sync agent writes on this connection too
+            self.rows = list(reversed(caf.enquiries(self.store)))  # the latest first
         widget = self.query_one("#enquiries", OptionList)
         highlighted = widget.highlighted
         widget.clear_options()
@@ -315,7 +318,8 @@ class CafScreen(StationHome):
                 return
             fields = {k: v for k, v in result.items() if v.strip()}
             try:
-                caf.record_enquiry(self.store, self.operator, **fields)
+                with self.store.lock:
+                    caf.record_enquiry(self.store, self.operator, **fields)
             except FieldkitError as exc:  # back to the form, nothing typed is lost
                 self.action_new_enquiry(result, exc.message, exc.field)
                 return

@@ -8,6 +8,7 @@ a merge is undone with ``u``.
 from __future__ import annotations
 
 import contextlib
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -151,6 +152,7 @@ class CiavScreen(AuditedReads, StationHome):
         Binding("f", "merge", _("Merge"), show=False),
         Binding("n", "dismiss_pair", _("Not the same"), show=False),
         Binding("u", "undo_merge", _("Undo merge"), show=False),
+        Binding("g", "chart_group", _("Chart by")),
         Binding("s", "stations", _("Stations")),
         Binding("p", "persons", _("Persons")),
         Binding("r", "refresh", _("Refresh")),
@@ -159,6 +161,8 @@ class CiavScreen(AuditedReads, StationHome):
     def __init__(self, store: Any) -> None:
         super().__init__(store)
         self.conflicts: list[ciav.Conflict] = []
+        self.chart_group = bilan_history.GROUPS[0]
+        self._duplicates_due = 0.0
         self.pairs: list[ciav.DuplicatePair] = []
         self.stations: list[ciav.StationRow] = []
 
@@ -188,13 +192,23 @@ class CiavScreen(AuditedReads, StationHome):
 
     # -- refresh ---------------------------------------------------------------------------
     def action_refresh(self) -> None:
-        with contextlib.suppress(FieldkitError):  # the chart waits; the counts stay live
-            bilan_history.ensure_hourly(self.store, _now())
-        self.refresh_bilan()
-        self._refresh_chart()
-        self._refresh_stations()
-        self._refresh_conflicts()
-        self._refresh_duplicates()
+        # under the store's lock: the hub (or an agent) may write on this connection meanwhile
+        with self.store.lock:
+            with contextlib.suppress(FieldkitError):  # the chart waits; the counts stay live
+                bilan_history.ensure_hourly(self.store, _now())
+            self.refresh_bilan()
+            self._refresh_chart()
+            self._refresh_stations()
+            self._refresh_conflicts()
+            if time.monotonic() >= self._duplicates_due:
+                self._refresh_duplicates()
+
+    def action_chart_group(self) -> None:
+        """The hourly chart by category, then by refinement, site and destination."""
+        groups = bilan_history.GROUPS
+        self.chart_group = groups[(groups.index(self.chart_group) + 1) % len(groups)]
+        with self.store.lock:
+            self._refresh_chart()
 
     def refresh_bilan(self) -> None:
         counts = queries.bilan(self.store.db)
@@ -216,7 +230,9 @@ class CiavScreen(AuditedReads, StationHome):
 
     def _refresh_chart(self) -> None:
         width = max(40, self.query_one("#chart", Static).size.width or 60)
-        lines = bilan_history.render_chart(bilan_history.history(self.store, limit=48), width=width)
+        lines = bilan_history.render_chart(
+            bilan_history.history(self.store, limit=48), group=self.chart_group, width=width
+        )
         self.query_one("#chart", Static).update(Text("\n".join(lines)))
 
     def _refresh_stations(self) -> None:
@@ -252,7 +268,10 @@ class CiavScreen(AuditedReads, StationHome):
         )
 
     def _refresh_duplicates(self) -> None:
+        started = time.monotonic()
         self.pairs = ciav.duplicate_candidates(self.store)
+        # a search that takes long (100,000 persons) runs less often, the rest stays live
+        self._duplicates_due = time.monotonic() + max(0.0, 20 * (time.monotonic() - started))
         title = Text(_("Probable duplicates ({n})").format(n=len(self.pairs)), style="bold")
         title.append("\n" + _("f merge · n not the same · u undo"), style="not bold")
         self.query_one("#duplicates-title", Static).update(title)
@@ -298,7 +317,8 @@ class CiavScreen(AuditedReads, StationHome):
             if not yes:
                 return
             try:
-                ciav.decide_conflict(self.store, self.operator, item.conflict_id, side)
+                with self.store.lock:
+                    ciav.decide_conflict(self.store, self.operator, item.conflict_id, side)
             except FieldkitError as exc:
                 self._say(exc.message, error=True)
                 return
@@ -325,11 +345,13 @@ class CiavScreen(AuditedReads, StationHome):
             if not yes:
                 return
             try:
-                ciav.merge_pair(self.store, self.operator, pair)
+                with self.store.lock:
+                    ciav.merge_pair(self.store, self.operator, pair)
             except FieldkitError as exc:
                 self._say(exc.message, error=True)
                 return
             self._say(_("Records merged (u to undo)."))
+            self._duplicates_due = 0.0
             self.action_refresh()
 
         self.app.push_screen(
@@ -342,15 +364,18 @@ class CiavScreen(AuditedReads, StationHome):
             self._say(_("Select a probable duplicate first (right list)."), error=True)
             return
         try:
-            ciav.dismiss_pair(self.store, self.operator, pair)
+            with self.store.lock:
+                ciav.dismiss_pair(self.store, self.operator, pair)
         except FieldkitError as exc:
             self._say(exc.message, error=True)
             return
         self._say(_("Kept as two different persons."))
+        self._duplicates_due = 0.0
         self.action_refresh()
 
     def action_undo_merge(self) -> None:
-        merged = ciav.merged_records(self.store, limit=1)
+        with self.store.lock:
+            merged = ciav.merged_records(self.store, limit=1)
         if not merged:
             self._say(_("No merge to undo."), error=True)
             return
@@ -362,17 +387,21 @@ class CiavScreen(AuditedReads, StationHome):
             if not yes:
                 return
             try:
-                ciav.undo_pair_merge(self.store, self.operator, row["id"])
+                with self.store.lock:
+                    ciav.undo_pair_merge(self.store, self.operator, row["id"])
             except FieldkitError as exc:
                 self._say(exc.message, error=True)
                 return
             self._say(_("Merge undone."))
+            self._duplicates_due = 0.0
             self.action_refresh()
 
         self.app.push_screen(ConfirmDialog(_("Undo the latest merge?"), question), answered)
 
     def action_stations(self) -> None:
-        self.app.push_screen(StationsScreen(ciav.station_table(self.store)))
+        with self.store.lock:
+            rows = ciav.station_table(self.store)
+        self.app.push_screen(StationsScreen(rows))
 
     def action_persons(self) -> None:
         self.app.push_screen(PersonsScreen(self.store))

@@ -150,3 +150,23 @@ async def test_opening_a_record_from_the_console_is_audited(make_station, app_on
         assert app.screen.__class__.__name__ == "PersonScreen"
         reads = audit.list_reads(hub)
         assert len(reads) == 1 and reads[0].operator == "Agent CIAV 3"
+
+
+async def test_the_chart_shows_the_hours_by_category_then_refinement_site_destination(
+    make_station, app_on
+) -> None:
+    hub = make_station(role="ciav", name="CIAV")
+    count_person(hub, "Dr A", PersonInput(category="UA", refinement="EU", destination="HEGP"))
+    app = app_on(hub)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        assert "UA" in _text(app, "#chart") and "EU" not in _text(app, "#chart")
+        await pilot.press("g")
+        await pilot.pause()
+        assert "EU" in _text(app, "#chart")
+        await pilot.press("g", "g")
+        await pilot.pause()
+        assert "HEGP" in _text(app, "#chart")
+        await pilot.press("g")
+        await pilot.pause()
+        assert "EU" not in _text(app, "#chart")  # back to the categories
