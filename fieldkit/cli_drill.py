@@ -146,6 +146,17 @@ def print_report(report: Any) -> None:
     )
     echo(
         _(
+            "CIAV console on the hub's store during the load: {count} refreshes, median {p50} ms,"
+            " max {max} ms; errors: {errors}."
+        ).format(
+            count=report.console_refreshes,
+            p50=_figure(report.console_p50_ms, digits=0),
+            max=_figure(report.console_max_ms, digits=0),
+            errors="; ".join(report.console_errors) or _("none"),
+        )
+    )
+    echo(
+        _(
             "Agents that went offline unasked and reconnected: {reconnects} times"
             " (see the worker logs: 'hub silent')."
         ).format(reconnects=report.reconnects)

@@ -63,6 +63,7 @@ TARGET_HUB_RSS_MB = 500.0  # acceptance: hub peak memory
 LAST_TICK = 1 << 30
 PROGRESS_EVERY = 10.0  # seconds between progress lines
 HEARTBEAT_LIMIT = 2.5  # seconds: a station hearing nothing for this long goes offline
+CONSOLE_EVERY = 5.0  # seconds between two refreshes of the drill's CIAV console
 
 
 @dataclass
@@ -126,6 +127,10 @@ class DrillReport:
     pings_missed: int = 0
     pings: int = 0
     reconnects: int = 0  # agent sessions beyond one per start: links dropped unasked
+    console_refreshes: int = 0  # a CIAV console refreshed on the hub's store during the load
+    console_p50_ms: float | None = None
+    console_max_ms: float | None = None
+    console_errors: list[str] = field(default_factory=list)
     converged: bool = False
 
     @property
@@ -139,6 +144,7 @@ class DrillReport:
             and not any(self.view_mismatches.values())
             and not self.count_mismatches
             and all(o.converge_s is not None for o in self.outages)
+            and not self.console_errors
         )
 
     def targets(self) -> dict[str, bool]:
@@ -316,6 +322,43 @@ class _Probe(threading.Thread):
             context.term()
 
 
+class _Console(threading.Thread):
+    """A CIAV operator's console on the hub's store, refreshed every few seconds during the
+    load: the same reads as the console screen (bilan, hourly history, stations, conflicts,
+    duplicates), on its own connection while the hub process writes."""
+
+    def __init__(self, home: Path, passphrase: str, every: float = CONSOLE_EVERY) -> None:
+        super().__init__(name="drill-console", daemon=True)
+        self.home = home
+        self.passphrase = passphrase
+        self.every = every
+        self.times: list[float] = []
+        self.errors: list[str] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        from fieldkit.services import bilan_history, ciav
+        from fieldkit.store import queries
+
+        store = open_station(self.home, self.passphrase)
+        try:
+            while not self.halt.wait(self.every):
+                started = time.monotonic()
+                try:
+                    with store.lock:
+                        queries.bilan(store.db)
+                        bilan_history.history(store, limit=48)
+                        ciav.station_table(store)
+                        ciav.conflict_queue(store)
+                        ciav.duplicate_candidates(store)
+                except Exception as exc:  # reported: a console that fails is a finding
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                self.times.append(time.monotonic() - started)
+        finally:
+            store.close()
+
+
 # --- the drill ---------------------------------------------------------------------------------
 
 
@@ -338,6 +381,7 @@ class Drill:
         self.relay_store: Store | None = None
         self.probe_store: Store | None = None
         self.probe: _Probe | None = None
+        self.console: _Console | None = None
         self.written: Counter[str] = Counter()
         self.report = DrillReport(config={k: v for k, v in _public(config).items()})
 
@@ -502,6 +546,8 @@ class Drill:
         assert self.hub is not None and self.probe_store is not None
         self.probe = _Probe(self.probe_store, self.hub.endpoint)
         self.probe.start()
+        self.console = _Console(self.homes[HUB_NAME], self.passphrase)
+        self.console.start()
         plan = self._outage_plan()
         down: dict[str, Outage] = {}
         heal_times: list[float] = []
@@ -611,6 +657,9 @@ class Drill:
         if self.probe is not None:
             self.probe.halt.set()
             self.probe.join(5)
+        if self.console is not None:
+            self.console.halt.set()
+            self.console.join(30)
         if self.hub is not None:
             self.report.hub_peak_rss_mb = self.hub.peak_rss_mb()
         if self.relay is not None:
@@ -628,6 +677,13 @@ class Drill:
             report.ping_p99_ms = rtts[min(len(rtts) - 1, int(len(rtts) * 0.99))] * 1000
             report.pings = len(rtts) + self.probe.missed
             report.pings_missed = self.probe.missed
+        if self.console is not None:
+            times = sorted(self.console.times)
+            report.console_refreshes = len(times)
+            report.console_errors = self.console.errors[:5]
+            if times:
+                report.console_p50_ms = times[len(times) // 2] * 1000
+                report.console_max_ms = times[-1] * 1000
         for outage in report.outages:
             converged = finals.get(outage.station, {}).get("converged") or []
             if converged:

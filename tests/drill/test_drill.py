@@ -40,6 +40,7 @@ def test_small_drill_keeps_every_invariant(tmp_path) -> None:
     }
     assert not any(report.view_mismatches.values())
     assert not report.count_mismatches
+    assert report.console_refreshes >= 1 and not report.console_errors  # the CIAV console read on
     hub = report.nodes[0]
     assert hub.name == "CIAV" and hub.counts["total"] and hub.counts["enquiries"]
     assert report.nodes[1].name == "RELAY-A" and report.nodes[1].counts == {

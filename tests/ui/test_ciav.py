@@ -170,3 +170,22 @@ async def test_the_chart_shows_the_hours_by_category_then_refinement_site_destin
         await pilot.press("g")
         await pilot.pause()
         assert "EU" not in _text(app, "#chart")  # back to the categories
+
+
+async def test_a_slow_duplicate_search_runs_in_a_thread_and_still_fills_the_list(
+    make_station, app_on, monkeypatch
+) -> None:
+    from fieldkit.screens import ciav as console
+
+    monkeypatch.setattr(console, "SLOW_SEARCH", -1.0)  # every search counts as slow
+    hub = make_station(role="ciav", name="CIAV")
+    for given, family in (("Claire", "MARTIN"), ("martin", "claire")):
+        count_person(hub, "Dr A", PersonInput(category="UR", family_name=family, given_names=given))
+    app = app_on(hub)
+    async with app.run_test(size=(140, 40)) as pilot:
+        for _attempt in range(50):
+            await pilot.pause(0.05)
+            if "(1)" in _text(app, "#duplicates-title"):
+                break
+        assert "(1)" in _text(app, "#duplicates-title")
+        assert app.screen._duplicates_running is False
