@@ -388,7 +388,10 @@ class Matcher:
         wanted = {c.person_id: Held(c.score, encode_reasons(c.reasons), c.rank) for c in found}
         writes: list[Write] = []
         for person_id, new in wanted.items():
-            if held.get(person_id) == new:
+            old = held.get(person_id)
+            if old is not None and (old.score, old.reasons) == (new.score, new.reasons):
+                # only its rank moved (a better candidate arrived): readers rank by score, so
+                # rewriting it would send every such shuffle to the police and CIAV for nothing
                 continue
             values: dict[str, Any] = {
                 "enquiry_id": enquiry_id,
@@ -481,21 +484,21 @@ def candidates_for(store: Store, enquiry_id: str) -> list[CandidateView]:
     rows = store.db.query(
         "SELECT c.person_id, c.rank, c.score, c.reasons, p.family_name, p.given_names, p.nf399"
         " FROM match_candidates c LEFT JOIN persons p ON p.id = c.person_id"
-        " WHERE c.enquiry_id = ? AND c.deleted = 0 ORDER BY c.rank, c.score DESC",
+        " WHERE c.enquiry_id = ? AND c.deleted = 0 ORDER BY c.score DESC, c.person_id",
         [enquiry_id],
     )
     return [
         CandidateView(
             enquiry_id,
             row["person_id"],
-            int(row["rank"] or 0),
+            rank,  # by score: the stored rank is the one it had when last written
             float(row["score"] or 0),
             tuple(explain(r) for r in decode_reasons(row["reasons"])),
             row["family_name"],
             row["given_names"],
             row["nf399"],
         )
-        for row in rows
+        for rank, row in enumerate(rows, start=1)
     ]
 
 

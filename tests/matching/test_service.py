@@ -285,3 +285,25 @@ def test_update_enquiry_writes_only_what_changes(make_station) -> None:
         caf.update_enquiry(station, "op", enquiry, status="lost")
     with pytest.raises(NotFound):
         caf.update_enquiry(station, "op", "missing", relation="son")
+
+
+def test_a_better_candidate_arriving_does_not_rewrite_the_others(make_station) -> None:
+    hub = make_station("ciav", "CIAV")
+    weaker = _count(hub, "Benalli")  # a spelling away from the name sought
+    enquiry = _enquire(hub, "Benali")
+    matcher = Matcher(hub)
+    matcher.run_until_idle()
+    first = candidates_for(hub, enquiry)
+    assert [c.person_id for c in first] == [weaker] and first[0].rank == 1
+
+    def writes_of(person_id: str) -> int:
+        key = candidate_id(enquiry, person_id)
+        return sum(1 for c in hub.all_changes() if c.entity_id == key)
+
+    before = writes_of(weaker)
+    better = _count(hub, "Benali")  # the exact name: goes first, pushing the other down
+    matcher.run_until_idle()
+    ranked = candidates_for(hub, enquiry)
+    assert [c.person_id for c in ranked[:2]] == [better, weaker]
+    assert [c.rank for c in ranked[:2]] == [1, 2]  # ranked by score when read
+    assert writes_of(weaker) == before  # its score did not change: nothing sent again
