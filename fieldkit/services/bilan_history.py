@@ -293,17 +293,13 @@ def render_pdf(
     from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
-    from fieldkit.services.certificates import unicode_font
+    from fieldkit.services.certificates import add_body_font
 
     moment = (now or datetime.now(UTC)).astimezone()
     pdf = FPDF(format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=15)
-    font = unicode_font()
-    if font is not None:
-        bold = font.with_name(font.stem + "-Bold" + font.suffix)
-        pdf.add_font("body", "", str(font))
-        pdf.add_font("body", "B", str(bold if bold.is_file() else font))
+    if add_body_font(pdf) is not None:
         family = "body"
 
         def text(value: Any) -> str:

@@ -644,6 +644,17 @@ class CertificateText:
     payload: str
 
 
+def add_body_font(pdf: Any) -> str | None:
+    """Register the system's Unicode TTF (and its bold) on ``pdf`` as "body"; None without one."""
+    font = unicode_font()
+    if font is None:
+        return None
+    bold = font.with_name(font.stem + "-Bold" + font.suffix)
+    pdf.add_font("body", "", str(font))
+    pdf.add_font("body", "B", str(bold if bold.is_file() else font))
+    return "body"
+
+
 def unicode_font() -> Path | None:
     """A TrueType font covering more than Latin-1, if the machine has one."""
     candidates = [os.environ.get(FONT_ENV) or "", *FONT_CANDIDATES]
@@ -677,14 +688,8 @@ def render_pdf(text: CertificateText) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 18, 20)
     pdf.set_auto_page_break(True, margin=18)
-    font = unicode_font()
-    if font is not None:
-        bold = font.with_name(font.stem + "-Bold" + font.suffix)
-        pdf.add_font("body", "", str(font))
-        pdf.add_font("body", "B", str(bold if bold.is_file() else font))
-        family = "body"
-    else:
-        family = "Helvetica"
+    family = add_body_font(pdf) or "Helvetica"
+    if family == "Helvetica":
         _require_latin1(text)
     pdf.set_title(text.kind_title)
     pdf.set_creator("fieldkit")
