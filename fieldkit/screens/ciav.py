@@ -156,7 +156,7 @@ class CiavScreen(AuditedReads, StationHome):
         Binding("g", "chart_group", _("Chart by")),
         Binding("s", "stations", _("Stations")),
         Binding("p", "persons", _("Persons")),
-        Binding("r", "refresh", _("Refresh")),
+        Binding("r", "refresh", _("Refresh"), show=False),  # it refreshes itself anyway
     ]
 
     def __init__(self, store: Any) -> None:
