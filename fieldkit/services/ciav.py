@@ -8,7 +8,6 @@ every node learns the decision and the queue empties everywhere. A merge of dupl
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from rapidfuzz import fuzz
 
 from fieldkit.domain.changes import DELETED, REPLACED_BY
 from fieldkit.domain.hlc import wall_seconds
+from fieldkit.domain.matching import latin, skeleton
 from fieldkit.domain.model import Role
 from fieldkit.errors import NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import _
@@ -28,6 +28,7 @@ from fieldkit.store.store import Store, Write
 from fieldkit.sync.state import SyncState
 
 NOTE_MAX = 500
+CLOSE_SPELLING = 80  # rapidfuzz ratio from which two names that sound alike are proposed
 DUPLICATE_LIMIT = 500  # candidates shown at once (the strongest first)
 
 
@@ -193,21 +194,14 @@ class DuplicatePair:
     reason: str
 
 
-def _fold(text: str | None) -> str:
-    if not text:
-        return ""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(
-        ch if ch.isalnum() else " " for ch in decomposed if not unicodedata.combining(ch)
-    )
-    return " ".join(bare.split())
+def _latin_words(row: dict[str, Any]) -> list[str]:
+    return latin(f"{row.get('family_name') or ''} {row.get('given_names') or ''}").lower().split()
 
 
 def _name_key(row: dict[str, Any]) -> str:
-    """Names without accents, case or order: "DUPONT Jean" and "jean dupont" share a key."""
-    return " ".join(
-        sorted(_fold(f"{row.get('family_name') or ''} {row.get('given_names') or ''}").split())
-    )
+    """What two names that may be one person share: the sound of each word, whatever the order,
+    the script, the accents or the case ("DUPONT Jean", "jean dupond", "Мохамед" / "Mohamed")."""
+    return " ".join(sorted(skeleton(word) for word in _latin_words(row)))
 
 
 def _keep_first(a: dict[str, Any], b: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -261,13 +255,16 @@ def duplicate_candidates(store: Store, limit: int = DUPLICATE_LIMIT) -> list[Dup
                 first, second = _keep_first(a, b)
                 if (first["id"], second["id"]) in pairs:
                     continue
-                name_a = _fold(f"{a.get('family_name')} {a.get('given_names')}")
-                name_b = _fold(f"{b.get('family_name')} {b.get('given_names')}")
-                if name_a == name_b:
+                words_a, words_b = _latin_words(a), _latin_words(b)
+                if words_a == words_b:
                     score, reason = 96, _("same name")
-                else:  # the same words in another order (or accents, case)
-                    score = int(fuzz.token_sort_ratio(name_a, name_b)) - 6
-                    reason = _("same name, other spelling or order")
+                elif sorted(words_a) == sorted(words_b):
+                    score, reason = 94, _("same name, other order, script or accents")
+                else:  # words that sound alike: a spelling away ("Dupont" / "Dupond")
+                    ratio = int(fuzz.token_sort_ratio(" ".join(words_a), " ".join(words_b)))
+                    if ratio < CLOSE_SPELLING:
+                        continue
+                    score, reason = ratio - 8, _("close spelling")
                 if a.get("birth_date") and a.get("birth_date") == b.get("birth_date"):
                     score, reason = min(100, score + 4), reason + " · " + _("same birth date")
                 pairs[(first["id"], second["id"])] = DuplicatePair(first, second, score, reason)

@@ -172,3 +172,17 @@ def test_station_names_name_relayed_stations_by_their_relay(make_station) -> Non
     assert names["relay-id"] == "RELAIS-B"
     assert names["pma2-id"] == "via RELAIS-B"
     assert names[hub.station_id] == "CIAV"
+
+
+def test_duplicates_with_a_close_spelling_or_another_script(make_station) -> None:
+    hub = make_station(role="ciav", name="CIAV")
+    dupont = _person(hub, "Dupont", "Jean")
+    dupond = _person(hub, "DUPOND", "jean")
+    cyrillic = _person(hub, "Петров", "Иван")
+    latin_name = _person(hub, "Petrov", "Ivan")
+    _person(hub, "Durand", "Paul")  # sounds like none of them
+    pairs = {frozenset((p.first["id"], p.second["id"])): p for p in ciav.duplicate_candidates(hub)}
+    assert frozenset((dupont, dupond)) in pairs
+    assert pairs[frozenset((dupont, dupond))].reason == "orthographe proche"
+    assert frozenset((cyrillic, latin_name)) in pairs
+    assert len(pairs) == 2
