@@ -65,7 +65,7 @@ def hub_serve(
     home: Path, passphrase_file: Path | None, bind: str, advertise: str | None, verbose: bool
 ) -> None:
     """Serve stations until interrupted (also relays upstream if this station joined a hub)."""
-    from fieldkit.services.matching import HUB_SETTLE, Matcher
+    from fieldkit.services.matching import Matcher
     from fieldkit.sync.agent import Agent
     from fieldkit.sync.enrol import check_endpoint, set_hub_endpoint, station_keypair
     from fieldkit.sync.hub import Hub
@@ -79,7 +79,7 @@ def hub_serve(
     relaying = SyncState(store).upstream() is not None
     # The CIAV hub matches families' enquiries (the composition root hands it the matcher);
     # a relay only passes changes on.
-    matcher = Matcher(store, settle=HUB_SETTLE) if store.role == "ciav" and not relaying else None
+    matcher = Matcher(store) if store.role == "ciav" and not relaying else None
     server = Hub(store, bind, after_apply=matcher.step if matcher is not None else None)
     agent = None
     try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldkit.i18n import _
-from fieldkit.services.matching import HUB_SETTLE, Matcher
+from fieldkit.services.matching import Matcher
 from fieldkit.services.station import init_station
 from fieldkit.sim.live import apply_actions
 from fieldkit.sim.scenario import Scenario, StationSpec
@@ -102,7 +102,7 @@ class LiveIncident:
     def start(self) -> None:
         """Create the stores, start the hub, the relay and every agent, then the incident."""
         hub_store = self._station(HUB, "ciav")
-        matcher = Matcher(hub_store, settle=HUB_SETTLE)
+        matcher = Matcher(hub_store)
         hub = Hub(hub_store, "tcp://127.0.0.1:*", after_apply=matcher.step)
         endpoint = hub.start()
         self.hubs.append(hub)

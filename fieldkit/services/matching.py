@@ -59,7 +59,6 @@ LOAD_CHUNK = 1_000  # persons loaded per slice
 LOG_CHUNK = 200  # log rows scanned per slice
 REVERSE_CUT = 60.0  # quick similarity under which a new person is not scored against an enquiry
 REMATCH_CHUNK = 16  # enquiries rematched per write transaction
-HUB_SETTLE = 1.0  # seconds between two rematches of one enquiry on a hub (see Matcher)
 WATCHED = ("person", "triage", "death_stage", "lead", "enquiry")
 CANDIDATE_READERS = {"police", "ciav"}
 _LIVE = "deleted = 0 AND replaced_by IS NULL"
@@ -92,14 +91,9 @@ class Held:
 class Matcher:
     """Incremental matching over one store. Not thread-safe: one thread calls :meth:`step`."""
 
-    def __init__(self, store: Store, *, author: str = AUTHOR, settle: float = 0.0) -> None:
-        """``settle``: seconds an enquiry waits after being rematched before it is rematched
-        again. While persons pour in, a common name is touched by every push; settling lets
-        those touches fold into one rematch (and one write) instead of one each. The hub uses
-        about a second; 0 (tests, the command line) rematches at once."""
+    def __init__(self, store: Store, *, author: str = AUTHOR) -> None:
         self.store = store
         self.author = author
-        self.settle = settle
         self._reset()
 
     def _reset(self) -> None:
@@ -112,7 +106,6 @@ class Matcher:
         self._by_person: dict[str, set[str]] = {}  # person -> enquiries listing it
         self._dirty: dict[str, None] = {}  # enquiries to rematch, in order
         self._closed: set[str] = set()  # closed enquiries: left as they are
-        self._rematched_at: dict[str, float] = {}  # enquiry -> last rematch (monotonic)
         self.cursor = 0
         self._loaded = False
         self._phase = "persons"  # what the initial load reads next: persons, then enquiries
@@ -136,31 +129,17 @@ class Matcher:
             self._load_slice()
             return True
         more = self._scan_log()
-        settled = self._settled()
-        while settled and time.perf_counter() < deadline:
-            batch, settled = settled[:REMATCH_CHUNK], settled[REMATCH_CHUNK:]
+        while self._dirty and time.perf_counter() < deadline:
+            batch = list(self._dirty)[:REMATCH_CHUNK]
             for enquiry_id in batch:
                 del self._dirty[enquiry_id]
             self._rematch(batch)
-        # enquiries still settling are taken on a later call (the hub calls every second)
-        return more or bool(settled)
-
-    def _settled(self) -> list[str]:
-        """The dirty enquiries whose last rematch is at least ``settle`` seconds old."""
-        if self.settle <= 0:
-            return list(self._dirty)
-        now = time.monotonic()
-        last = self._rematched_at
-        return [e for e in self._dirty if now - last.get(e, -1e9) >= self.settle]
+        return more or bool(self._dirty)
 
     def run_until_idle(self, budget: float = 0.05) -> None:
         """Work until nothing is left (tests, the CLI, a station without a hub loop)."""
-        settle, self.settle = self.settle, 0.0
-        try:
-            while self.step(budget):
-                pass
-        finally:
-            self.settle = settle
+        while self.step(budget):
+            pass
 
     # -- loading -------------------------------------------------------------------------
     def _load_slice(self) -> None:
@@ -377,8 +356,6 @@ class Matcher:
             if enquiry_id in self._closed:
                 continue
             self.rematched += 1
-            if self.settle > 0:
-                self._rematched_at[enquiry_id] = time.monotonic()
             facts = self.enquiries.get(enquiry_id)
             found = self.index.search(facts) if facts is not None else []
             writes.extend(self._candidate_writes(enquiry_id, found))

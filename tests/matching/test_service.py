@@ -307,17 +307,3 @@ def test_a_better_candidate_arriving_does_not_rewrite_the_others(make_station) -
     assert [c.person_id for c in ranked[:2]] == [better, weaker]
     assert [c.rank for c in ranked[:2]] == [1, 2]  # ranked by score when read
     assert writes_of(weaker) == before  # its score did not change: nothing sent again
-
-
-def test_on_a_hub_an_enquiry_touched_again_soon_waits_to_settle(make_station) -> None:
-    hub = make_station("ciav", "CIAV")
-    enquiry = _enquire(hub, "Benali")
-    matcher = Matcher(hub, settle=60.0)
-    while matcher.step():  # the first match is at once
-        pass
-    assert _outcome(hub, enquiry)[0] == "none"
-    _count(hub, "Benali", given_names="Karim")  # a person for it arrives right after
-    assert matcher.step() is False  # settling: nothing written, and no busy loop for the hub
-    assert _outcome(hub, enquiry)[0] == "none" and matcher.pending == 1
-    matcher.run_until_idle()  # the command line and tests do not wait
-    assert _outcome(hub, enquiry)[0] == "found"
