@@ -132,6 +132,24 @@ class StationHome(Screen[None]):
         text = self.query_one("#filter", Input).value.strip()
         self.query_one(VirtualList).set_source(PersonRows(self.store, text))
 
+    # -- a filter field shown only while in use (police, PUMP) -----------------------------
+    @property
+    def listing(self) -> VirtualList:
+        return self.query_one(VirtualList)
+
+    def action_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        filter_input.display = True
+        filter_input.focus()
+
+    def action_clear_filter(self) -> None:
+        filter_input = self.query_one("#filter", Input)
+        if filter_input.value:
+            filter_input.value = ""
+            self._apply_filter()
+        filter_input.display = False
+        self.listing.focus()
+
     # -- person record ---------------------------------------------------------------------
     def on_virtual_list_selected(self, message: VirtualList.Selected) -> None:
         self.open_person(message.row["id"])

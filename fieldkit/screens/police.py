@@ -549,11 +549,6 @@ class PoliceHome(PoliceActions, StationHome):
         self.app.push_screen(screen, closed)
 
     # -- filter (persons) ------------------------------------------------------------------
-    def action_filter(self) -> None:
-        filter_input = self.query_one("#filter", Input)
-        filter_input.display = True
-        filter_input.focus()
-
     def _apply_filter(self) -> None:
         if self.view == PERSONS:
             text = self.query_one("#filter", Input).value.strip()
@@ -567,14 +562,6 @@ class PoliceHome(PoliceActions, StationHome):
             row = queries.person_by_number(self.store.db, number) if number else None
         if row is not None and self.view == PERSONS:
             self.open_person(row["id"])
-
-    def action_clear_filter(self) -> None:
-        filter_input = self.query_one("#filter", Input)
-        if filter_input.value:
-            filter_input.value = ""
-            self._apply_filter()
-        filter_input.display = False
-        self.listing.focus()
 
     def on_key(self, event: events.Key) -> None:
         """A scanned number typed on the persons list goes to the filter."""

@@ -412,10 +412,6 @@ class PumpHome(StationHome):
         self.query_one("#filter", Input).display = False
         self.listing.focus()
 
-    @property
-    def listing(self) -> VirtualList:
-        return self.query_one(VirtualList)
-
     def say(self, text: Text) -> None:
         self.query_one("#message", Static).update(text)
 
@@ -479,19 +475,6 @@ class PumpHome(StationHome):
             screen.call_after_refresh(getattr(screen, f"action_{action}"))
 
     # -- filter and scans --------------------------------------------------------------------
-    def action_filter(self) -> None:
-        filter_input = self.query_one("#filter", Input)
-        filter_input.display = True
-        filter_input.focus()
-
-    def action_clear_filter(self) -> None:
-        filter_input = self.query_one("#filter", Input)
-        if filter_input.value:
-            filter_input.value = ""
-            self._apply_filter()
-        filter_input.display = False
-        self.listing.focus()
-
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """A full victim number in the filter (a scan): open that person, or register them."""
         if event.input.id != "filter":

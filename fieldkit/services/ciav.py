@@ -24,6 +24,7 @@ from fieldkit.errors import NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import _
 from fieldkit.services.persons import merge_duplicate, undo_merge
 from fieldkit.store import queries
+from fieldkit.store.materialise import row_to_change
 from fieldkit.store.store import Store, Write
 from fieldkit.sync.state import SyncState
 
@@ -89,9 +90,7 @@ def conflict_queue(store: Store, *, include_decided: bool = False) -> list[Confl
             continue
         lifecycle_side = None
         if row["kind"] != "field":
-            lifecycle_side = (
-                "a" if _lifecycle_field(row["change_a"], store, row["entity_id"]) else "b"
-            )
+            lifecycle_side = "a" if _lifecycle_field(row["change_a"], store) else "b"
         items.append(
             Conflict(
                 lifecycle_side=lifecycle_side,
@@ -122,22 +121,22 @@ def _decode(text: str | None) -> Any:
     return None if text is None else msgspec.json.decode(text)
 
 
-def _lifecycle_field(change_id: str, store: Store, entity_id: str) -> str | None:
+def _lifecycle_field(change_id: str, store: Store) -> str | None:
     """DELETED or REPLACED_BY when ``change_id`` is the delete or merge of a lifecycle conflict."""
-    for change in store_changes(store, entity_id):
-        if change.change_id == change_id:
-            if change.values.get(DELETED) is True:
-                return DELETED
-            if change.values.get(REPLACED_BY):
-                return REPLACED_BY
-            return None
+    origin, _sep, seq = change_id.rpartition(":")
+    row = store.db.execute(
+        "SELECT origin, seq, hlc, entity, entity_id, body, author FROM changes"
+        " WHERE origin = ? AND seq = ?",
+        [origin, int(seq) if seq.isdigit() else -1],
+    ).fetchone()
+    if row is None:
+        return None
+    values = row_to_change(row).values
+    if values.get(DELETED) is True:
+        return DELETED
+    if values.get(REPLACED_BY):
+        return REPLACED_BY
     return None
-
-
-def store_changes(store: Store, entity_id: str) -> list[Any]:
-    from fieldkit.store.materialise import load_entity_changes
-
-    return load_entity_changes(store.db, entity_id)
 
 
 def decide_conflict(
@@ -164,7 +163,7 @@ def decide_conflict(
     if item.kind == "field":
         values = {item.field: value}
     else:
-        lifecycle = _lifecycle_field(chosen, store, item.entity_id)
+        lifecycle = _lifecycle_field(chosen, store)
         if lifecycle is not None:  # the delete or the merge stands
             values = {lifecycle: value}
         else:  # the edit stands: the record comes back with it

@@ -13,15 +13,9 @@ from fieldkit.services import ciav
 from fieldkit.services.persons import PersonInput, count_person, update_person
 from fieldkit.store import queries
 from fieldkit.store.store import Store
+from tests.conftest import exchange_all
 
 NUMBER = "FR075BSPP2026TR000123"
-
-
-def _exchange(*stores: Store) -> None:
-    """Every store receives every change of the others (what sync does, in one step)."""
-    changes = [c for s in stores for c in s.all_changes()]
-    for store in stores:
-        store.apply(changes)
 
 
 @pytest.fixture
@@ -52,10 +46,10 @@ def test_parallel_edits_appear_with_both_values_and_authors_and_a_decision_settl
 ) -> None:
     pma1, pma2, hub = three
     person_id = _person(pma1, nf399=NUMBER)
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     update_person(pma1, "Inf. Leroy", person_id, PersonInput(given_names="Jean-Pierre"))
     update_person(pma2, "Dr Haddad", person_id, PersonInput(given_names="Jean-Paul"))
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     queue = ciav.conflict_queue(hub)
     assert len(queue) == 1
     item = queue[0]
@@ -72,7 +66,7 @@ def test_parallel_edits_appear_with_both_values_and_authors_and_a_decision_settl
     decided = ciav.conflict_queue(hub, include_decided=True)
     assert decided[0].decided == (item.change_a if choice == "a" else item.change_b)
     # the decision is a change like any other: the stations converge on it
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     for store in (pma1, pma2):
         assert queries.person(store.db, person_id)["given_names"] == "Jean-Paul"
         assert all(row["decided"] for row in queries.conflicts(store.db))
@@ -83,10 +77,10 @@ def test_a_delete_against_an_edit_can_be_settled_for_the_edit(
 ) -> None:
     pma1, pma2, hub = three
     person_id = _person(pma1)
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     pma1.record("person", person_id, {DELETED: True}, "Inf. Leroy")
     update_person(pma2, "Dr Haddad", person_id, PersonInput(destination="HEGP"))
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     queue = ciav.conflict_queue(hub)
     assert queue and queue[0].kind == "delete_edit"
     item = queue[0]
@@ -101,10 +95,10 @@ def test_deciding_is_for_the_ciav_only_and_checks_its_input(
 ) -> None:
     pma1, pma2, hub = three
     person_id = _person(pma1)
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     update_person(pma1, "A", person_id, PersonInput(given_names="Luc"))
     update_person(pma2, "B", person_id, PersonInput(given_names="Lucas"))
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     conflict_id = ciav.conflict_queue(hub)[0].conflict_id
     with pytest.raises(PermissionDenied):
         ciav.decide_conflict(pma1, "A", conflict_id, "a")
@@ -140,7 +134,7 @@ def test_a_number_given_later_to_an_x_person_makes_a_certain_duplicate_and_merge
     counted = _person(pma1, "Durand", "Marie", nf399=NUMBER)
     x_person = count_person(pma2, "Dr Martin", PersonInput(category="UA")).person_id
     update_person(pma2, "Dr Martin", x_person, PersonInput(nf399=NUMBER))
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     pairs = [p for p in ciav.duplicate_candidates(hub) if p.score == 100]
     assert len(pairs) == 1
     pair = pairs[0]

@@ -14,14 +14,9 @@ from fieldkit.services import ciav
 from fieldkit.services.persons import PersonInput, count_person, update_person
 from fieldkit.store import queries
 from fieldkit.store.store import Store
+from tests.conftest import exchange_all
 
 NUMBER = "FR075BSPP2026TR000311"
-
-
-def _exchange(*stores: Store) -> None:
-    changes = [c for s in stores for c in s.all_changes()]
-    for store in stores:
-        store.apply(changes)
 
 
 @pytest.fixture
@@ -30,10 +25,10 @@ def hub_with_conflict(make_station: Callable[..., Store]) -> tuple[Store, str]:
     pma2 = make_station(role="pma", name="PMA-2")
     hub = make_station(role="ciav", name="CIAV")
     person = count_person(pma1, "Dr A", PersonInput(nf399=NUMBER, category="UA")).person_id
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     update_person(pma1, "Inf. B", person, PersonInput(destination="HEGP"))
     update_person(pma2, "Dr C", person, PersonInput(destination="Pitié-Salpêtrière"))
-    _exchange(pma1, pma2, hub)
+    exchange_all(pma1, pma2, hub)
     return hub, person
 
 
