@@ -107,6 +107,17 @@ def print_report(report: Any) -> None:
                 seconds=_figure(report.after_last_heal_s)
             )
         )
+        if report.slowest:
+            echo(
+                _("Last to converge: {nodes}.").format(
+                    nodes=", ".join(f"{name} {_figure(s, ' s')}" for name, s in report.slowest)
+                )
+            )
+        echo(
+            _("Changes the hub wrote itself (its matcher) after that heal: {count}.").format(
+                count=report.hub_own_after_heal
+            )
+        )
     echo(
         _(
             "Incident written in {write} s; every change at the hub after {up} s;"
@@ -223,7 +234,8 @@ def print_report(report: Any) -> None:
     "--keep",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Run in this folder and keep the stores and logs (default: a temporary folder).",
+    help="Run in this folder and keep the stores, the logs and the stores' passphrase (in"
+    " PASSPHRASE) (default: a temporary folder).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--inject-loss", is_flag=True, hidden=True, help="Tests: lose one change at the hub.")

@@ -117,6 +117,8 @@ class DrillReport:
     upstream_seconds: float = 0.0  # first write -> every change at the hub
     converge_seconds: float | None = None  # first write -> every node converged
     after_last_heal_s: float | None = None  # last heal -> every node converged
+    slowest: list[tuple[str, float]] = field(default_factory=list)  # (node, s after last heal)
+    hub_own_after_heal: int = 0  # changes the hub wrote itself (its matcher) after the last heal
     changes_per_s: float = 0.0
     downstream_changes: int = 0
     downstream_per_s: float = 0.0
@@ -411,6 +413,10 @@ class Drill:
 
     def setup(self) -> None:
         assert self.folder is not None
+        if self.config.folder is not None:  # kept: whoever looks at the stores later needs it
+            secret = self.folder / "PASSPHRASE"
+            secret.touch(mode=0o600)
+            secret.write_text(self.passphrase + "\n", encoding="utf-8")
         env = self._env()
         previous_kdf = os.environ.get("FIELDKIT_KDF")
         os.environ["FIELDKIT_KDF"] = "fast"
@@ -489,8 +495,17 @@ class Drill:
                 return True
         return False
 
-    def _converged(self) -> tuple[bool, bool]:
-        """(every change at the hub, every node converged)."""
+    def _own_top(self) -> int:
+        """How many changes the hub wrote itself (its matcher's outcomes and candidates)."""
+        hub = self.hub_store
+        assert hub is not None
+        row = hub.db.execute(
+            "SELECT count(*) FROM changes WHERE origin = ?", [hub.station_id]
+        ).fetchone()
+        return int(row[0])
+
+    def _converged(self, behind: dict[str, float] | None = None) -> tuple[bool, bool]:
+        """(every change at the hub, every node converged); notes in ``behind`` who lags."""
         statuses = self._status()
         all_up = all(s["acked"] >= s["own"] for s in statuses.values())
         hub_top = self._top(HUB_NAME)
@@ -504,8 +519,14 @@ class Drill:
         tops = {HUB_NAME: hub_top}
         if self.relay_store is not None:
             tops[RELAY_NAME] = self._top(RELAY_NAME)
-        pulled = all(s["cursor"] >= tops[self.upstream_of[n]] for n, s in statuses.items())
-        return all_up, all_up and relay_ok and pulled
+        lagging = [n for n, s in statuses.items() if s["cursor"] < tops[self.upstream_of[n]]]
+        if behind is not None:
+            now = time.monotonic()
+            for name in lagging:
+                behind[name] = now
+            if not relay_ok:
+                behind[RELAY_NAME] = now
+        return all_up, all_up and relay_ok and not lagging
 
     def _check_alive(self) -> None:
         for proc in self.procs:
@@ -603,9 +624,12 @@ class Drill:
         self.say(_("Incident written; waiting for every node to converge…"))
         deadline = time.monotonic() + config.converge_timeout
         settled = 0
+        healed = max(heal_times) if heal_times else time.monotonic()
+        own_at_heal = self._own_top()
+        behind: dict[str, float] = {}  # node -> last time it was seen behind its upstream
         while time.monotonic() < deadline:
             self._check_alive()
-            at_hub, everywhere = self._converged()
+            at_hub, everywhere = self._converged(behind)
             now = time.monotonic()
             if at_hub and not self.report.upstream_seconds:
                 self.report.upstream_seconds = now - started
@@ -615,6 +639,11 @@ class Drill:
                 self.report.converge_seconds = now - started
                 if heal_times:
                     self.report.after_last_heal_s = now - max(heal_times)
+                self.report.slowest = sorted(
+                    ((name, max(0.0, at - healed)) for name, at in behind.items()),
+                    key=lambda item: -item[1],
+                )[:3]
+                self.report.hub_own_after_heal = self._own_top() - own_at_heal
                 break
             if now - shown >= PROGRESS_EVERY:
                 shown = now
