@@ -59,6 +59,7 @@ LOAD_CHUNK = 1_000  # persons loaded per slice
 LOG_CHUNK = 200  # log rows scanned per slice
 REVERSE_CUT = 60.0  # quick similarity under which a new person is not scored against an enquiry
 REMATCH_CHUNK = 16  # enquiries rematched per write transaction
+RECHECK_CHUNK = 256  # enquiries whose outcome alone is decided again, per write transaction
 WATCHED = ("person", "triage", "death_stage", "lead", "enquiry")
 CANDIDATE_READERS = {"police", "ciav"}
 _LIVE = "deleted = 0 AND replaced_by IS NULL"
@@ -105,12 +106,17 @@ class Matcher:
         self._outcomes: dict[str, tuple[str, str | None]] = {}
         self._by_person: dict[str, set[str]] = {}  # person -> enquiries listing it
         self._dirty: dict[str, None] = {}  # enquiries to rematch, in order
+        # enquiries whose candidates stand but one of whose persons changed status (a triage, a
+        # death stage, an evacuation): only their outcome is decided again, without a search
+        self._recheck: dict[str, None] = {}
+        self._found: dict[str, list[Candidate]] = {}  # enquiry -> candidates of its last search
         self._closed: set[str] = set()  # closed enquiries: left as they are
         self.cursor = 0
         self._loaded = False
         self._phase = "persons"  # what the initial load reads next: persons, then enquiries
         self._load_from = ""  # id to resume the initial load after
         self.rematched = 0
+        self.rechecked = 0
         self.written = 0
 
     # -- the work loop ---------------------------------------------------------------------
@@ -120,7 +126,7 @@ class Matcher:
 
     @property
     def pending(self) -> int:
-        return len(self._dirty)
+        return len(self._dirty) + len(self._recheck)
 
     def step(self, budget: float = 0.05) -> bool:
         """Do about ``budget`` seconds of work; True while more remains."""
@@ -129,12 +135,16 @@ class Matcher:
             self._load_slice()
             return True
         more = self._scan_log()
-        while self._dirty and time.perf_counter() < deadline:
+        while (self._dirty or self._recheck) and time.perf_counter() < deadline:
             batch = list(self._dirty)[:REMATCH_CHUNK]
             for enquiry_id in batch:
                 del self._dirty[enquiry_id]
-            self._rematch(batch)
-        return more or bool(self._dirty)
+            room = RECHECK_CHUNK - len(batch) * (RECHECK_CHUNK // REMATCH_CHUNK)
+            recheck = list(self._recheck)[: max(room, 0)]
+            for enquiry_id in recheck:
+                del self._recheck[enquiry_id]
+            self._rematch(batch, recheck)
+        return more or bool(self._dirty) or bool(self._recheck)
 
     def run_until_idle(self, budget: float = 0.05) -> None:
         """Work until nothing is left (tests, the CLI, a station without a hub loop)."""
@@ -237,9 +247,13 @@ class Matcher:
         self.cursor = int(rows[-1][0])
         if leads:
             persons |= self._lead_persons(sorted(leads))
-        self._refresh_persons(sorted(persons))
-        for person_id in statuses | persons:
-            self._dirty.update(dict.fromkeys(sorted(self._by_person.get(person_id, ()))))
+        changed = self._refresh_persons(sorted(persons))
+        for person_id in sorted(statuses | persons):
+            listing = sorted(self._by_person.get(person_id, ()))
+            if person_id in changed:  # its score may have moved: search again
+                self._dirty.update(dict.fromkeys(listing))
+            else:  # same facts, new status or place: the outcome alone may differ
+                self._recheck.update(dict.fromkeys(e for e in listing if e not in self._dirty))
         self._refresh_enquiries(sorted(enquiries))
         return len(rows) == LOG_CHUNK
 
@@ -257,9 +271,11 @@ class Matcher:
                 }
         return found
 
-    def _refresh_persons(self, person_ids: list[str]) -> None:
+    def _refresh_persons(self, person_ids: list[str]) -> set[str]:
+        """Read these persons again; returns those whose matching facts changed."""
         if not person_ids:
-            return
+            return set()
+        changed: set[str] = set()
         rows: dict[str, dict[str, Any]] = {}
         with self.store.lock:
             for chunk in _chunks(person_ids):
@@ -273,10 +289,15 @@ class Matcher:
             person = rows.get(person_id)
             if person is None or person["deleted"] or person["replaced_by"]:
                 self.index.remove(person_id)
+                changed.add(person_id)
                 continue
             facts = _facts(person, leads.get(person_id, ()))
+            if self.index.persons.get(person_id) == facts:
+                continue  # an evacuation, a site: nothing a search looks at
+            changed.add(person_id)
             self.index.upsert(facts)
             self._mark_enquiries_near(facts)
+        return changed
 
     def _mark_enquiries_near(self, person: PersonFacts) -> None:
         """Mark the enquiries this person could now enter the candidates of."""
@@ -350,7 +371,8 @@ class Matcher:
         facts = self.enquiries.get(enquiry_id)
         return self.index.search(facts) if facts is not None else []
 
-    def _rematch(self, enquiry_ids: list[str]) -> None:
+    def _rematch(self, enquiry_ids: list[str], recheck: Iterable[str] = ()) -> None:
+        """Search ``enquiry_ids`` again; decide the outcome of ``recheck`` on their candidates."""
         writes: list[Write] = []
         for enquiry_id in enquiry_ids:
             if enquiry_id in self._closed:
@@ -360,21 +382,16 @@ class Matcher:
             found = self.index.search(facts) if facts is not None else []
             writes.extend(self._candidate_writes(enquiry_id, found))
             if facts is None:
+                self._found.pop(enquiry_id, None)
                 continue
-            top = found[:2]
-            with self.store.lock:
-                status = {c.person_id: self._status(c.person_id) for c in top}
-            outcome, place = decide(found, status)
-            current = (outcome.value, place)
-            if self._outcomes.get(enquiry_id) != current:
-                self._outcomes[enquiry_id] = current
-                writes.append(
-                    Write(
-                        "enquiry_outcome",
-                        outcome_id(enquiry_id),
-                        {"enquiry_id": enquiry_id, "outcome": outcome.value, "place": place},
-                    )
-                )
+            self._found[enquiry_id] = found
+            writes.extend(self._outcome_writes(enquiry_id, found))
+        for enquiry_id in recheck:
+            found_before = self._found.get(enquiry_id)
+            if enquiry_id in self._closed or found_before is None:
+                continue
+            self.rechecked += 1
+            writes.extend(self._outcome_writes(enquiry_id, found_before))
         if writes:
             try:
                 self.store.record_many(writes, self.author)
@@ -382,6 +399,17 @@ class Matcher:
                 self._reset()  # memory is now ahead of the store: read it all again
                 raise
             self.written += len(writes)
+
+    def _outcome_writes(self, enquiry_id: str, found: list[Candidate]) -> list[Write]:
+        with self.store.lock:
+            status = {c.person_id: self._status(c.person_id) for c in found[:2]}
+        outcome, place = decide(found, status)
+        current = (outcome.value, place)
+        if self._outcomes.get(enquiry_id) == current:
+            return []
+        self._outcomes[enquiry_id] = current
+        values = {"enquiry_id": enquiry_id, "outcome": outcome.value, "place": place}
+        return [Write("enquiry_outcome", outcome_id(enquiry_id), values)]
 
     def _candidate_writes(self, enquiry_id: str, found: list[Candidate]) -> list[Write]:
         held = self._held.get(enquiry_id, {})

@@ -307,3 +307,29 @@ def test_a_better_candidate_arriving_does_not_rewrite_the_others(make_station) -
     assert [c.person_id for c in ranked[:2]] == [better, weaker]
     assert [c.rank for c in ranked[:2]] == [1, 2]  # ranked by score when read
     assert writes_of(weaker) == before  # its score did not change: nothing sent again
+
+
+def test_a_status_change_decides_the_outcome_again_without_a_search(make_station) -> None:
+    hub = make_station("ciav", "CIAV", site="PMA Nord")
+    person = _count(hub, "Benali", given_names="Karim", destination=None)
+    enquiry = _enquire(hub, "Benali")
+    matcher = Matcher(hub)
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("found", "PMA Nord")
+    searched = matcher.rematched
+
+    # An evacuation and a re-triage: the candidates stand, only the outcome moves.
+    hub.record("person", person, {"destination": "HEGP", "vehicle": "VSAV 12"}, "op")
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("found", "HEGP")
+    hub.record("triage", new_id(), {"person_id": person, "category": "DCD"}, "op")
+    matcher.run_until_idle()
+    assert _outcome(hub, enquiry) == ("officer", None)
+    assert matcher.rematched == searched  # no search for either
+    assert matcher.rechecked >= 2
+
+    # A change to what a search looks at (the name) does search again.
+    hub.record("person", person, {"given_names": "Karima"}, "op")
+    matcher.run_until_idle()
+    assert matcher.rematched > searched
+    assert [c.person_id for c in candidates_for(hub, enquiry)] == [person]
