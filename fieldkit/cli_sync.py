@@ -20,6 +20,9 @@ from fieldkit.cli import _open, station_options
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 
+log = logging.getLogger("fieldkit.sync.hub")
+MATCHER_LOG_EVERY = 10.0  # seconds between the matcher's lines in a hub's log
+
 
 def _hourly_bilan(store: Any) -> None:
     """The hub keeps the CIAV's hourly bilan history, console open or not."""
@@ -28,7 +31,7 @@ def _hourly_bilan(store: Any) -> None:
     try:
         bilan_history.ensure_hourly(store)
     except Exception:  # the history waits for the next minute; serving goes on
-        logging.getLogger("fieldkit.sync.hub").exception("hourly bilan snapshot failed")
+        log.exception("hourly bilan snapshot failed")
 
 
 def _log_to_stderr(verbose: bool) -> None:
@@ -105,7 +108,11 @@ def hub_serve(
                 err=True,
             )
         snapshot_due = 0.0
+        told_at = time.monotonic()
         while not stop.is_set() and not server.wait(0.2):
+            if matcher is not None and time.monotonic() - told_at >= MATCHER_LOG_EVERY:
+                told_at = time.monotonic()
+                log.info("%s; hub log at %d", matcher.describe(), SyncState(store).top())
             if time.monotonic() >= snapshot_due and store.role == "ciav":
                 snapshot_due = time.monotonic() + 60
                 _hourly_bilan(store)

@@ -43,6 +43,7 @@ MARGIN = 6.0  # ... unless a second one is within this many points (then an offi
 FLOOR = 55.0  # candidates below this are not kept at all
 NAME_WEIGHT = 0.94  # the name brings at most 94 points; sex and age the rest
 KEEP = 5  # candidates kept per enquiry
+NAME_PAIRS_REMEMBERED = 1 << 16  # name comparisons kept (a few MB)
 POOL = 400  # persons sharing the most blocking-key weight with an enquiry ...
 QUICK = 25  # ... of which the best by a quick name comparison are scored in detail
 
@@ -245,10 +246,19 @@ def _particle_cost(query: frozenset[str], person: frozenset[str]) -> float:
     return 12.0 if query and person and not (query & person) else 3.0
 
 
-def name_similarity(query: NameProfile, person: NameProfile) -> tuple[float, list[Reason]]:
-    """0-100 and why: the best of the straight, swapped and whole-name comparisons."""
+def name_similarity(query: NameProfile, person: NameProfile) -> tuple[float, tuple[Reason, ...]]:
+    """0-100 and why: the best of the straight, swapped and whole-name comparisons.
+
+    Remembered for the last pairs of names seen: the same names meet again and again (common
+    family names, a family's several enquiries, every arrival compared with every enquiry).
+    """
     if query.empty or person.empty:
-        return 0.0, []
+        return 0.0, ()
+    return _name_similarity(query, person)
+
+
+@lru_cache(maxsize=NAME_PAIRS_REMEMBERED)
+def _name_similarity(query: NameProfile, person: NameProfile) -> tuple[float, tuple[Reason, ...]]:
 
     def part(q_side: str, p_side: str) -> float | None:
         q = query.family if q_side == "f" else query.given
@@ -292,10 +302,10 @@ def name_similarity(query: NameProfile, person: NameProfile) -> tuple[float, lis
         whole -= min(straight_cost, swapped_cost)
         options.append((whole * 0.95, "name_tokens", f"{whole:.0f}"))
     if not options:
-        return 0.0, []
+        return 0.0, ()
     best, code, detail = max(options, key=lambda item: item[0])
     best *= NAME_WEIGHT
-    return best, [Reason(code, detail, round(best, 1))]
+    return best, (Reason(code, detail, round(best, 1)),)
 
 
 # --- facts ---------------------------------------------------------------------------------------

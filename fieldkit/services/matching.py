@@ -109,7 +109,10 @@ class Matcher:
         # enquiries whose candidates stand but one of whose persons changed status (a triage, a
         # death stage, an evacuation): only their outcome is decided again, without a search
         self._recheck: dict[str, None] = {}
-        self._found: dict[str, list[Candidate]] = {}  # enquiry -> candidates of its last search
+        self._found: dict[str, list[Candidate]] = {}  # enquiry -> its candidates now
+        # enquiries a new or changed person may enter, with that person's score: merged into the
+        # candidates the enquiry has (no new search: nobody else's score moved)
+        self._offers: dict[str, dict[str, tuple[PersonFacts, Candidate]]] = {}
         self._closed: set[str] = set()  # closed enquiries: left as they are
         self.cursor = 0
         self._loaded = False
@@ -117,7 +120,18 @@ class Matcher:
         self._load_from = ""  # id to resume the initial load after
         self.rematched = 0
         self.rechecked = 0
+        self.merged = 0
         self.written = 0
+        self.busy_s = 0.0  # seconds spent in step(), all told
+
+    def describe(self) -> str:
+        """One line for the hub's log: what the matcher did so far and what it has left."""
+        return (
+            f"matcher: {self.rematched} searches, {self.merged} merges,"
+            f" {self.rechecked} outcome checks,"
+            f" {self.written} writes, {self.busy_s:.1f} s busy; {self.pending} enquiries waiting,"
+            f" log read up to {self.cursor}"
+        )
 
     # -- the work loop ---------------------------------------------------------------------
     @property
@@ -126,25 +140,34 @@ class Matcher:
 
     @property
     def pending(self) -> int:
-        return len(self._dirty) + len(self._recheck)
+        return len(self._dirty) + len(self._offers) + len(self._recheck)
 
     def step(self, budget: float = 0.05) -> bool:
         """Do about ``budget`` seconds of work; True while more remains."""
-        deadline = time.perf_counter() + budget
+        began = time.perf_counter()
+        try:
+            return self._step(began + budget)
+        finally:
+            self.busy_s += time.perf_counter() - began
+
+    def _step(self, deadline: float) -> bool:
         if not self._loaded:
             self._load_slice()
             return True
         more = self._scan_log()
-        while (self._dirty or self._recheck) and time.perf_counter() < deadline:
+        while self.pending and time.perf_counter() < deadline:
             batch = list(self._dirty)[:REMATCH_CHUNK]
             for enquiry_id in batch:
                 del self._dirty[enquiry_id]
+                self._offers.pop(enquiry_id, None)  # the search sees them
             room = RECHECK_CHUNK - len(batch) * (RECHECK_CHUNK // REMATCH_CHUNK)
+            offers = {e: self._offers.pop(e) for e in list(self._offers)[: max(room, 0)]}
+            room -= len(offers)
             recheck = list(self._recheck)[: max(room, 0)]
             for enquiry_id in recheck:
                 del self._recheck[enquiry_id]
-            self._rematch(batch, recheck)
-        return more or bool(self._dirty) or bool(self._recheck)
+            self._rematch(batch, recheck, offers)
+        return more or bool(self.pending)
 
     def run_until_idle(self, budget: float = 0.05) -> None:
         """Work until nothing is left (tests, the CLI, a station without a hub loop)."""
@@ -318,11 +341,14 @@ class Matcher:
             ids = [ids[i] for i in sorted(kept)]
         for enquiry_id in ids:
             held = self._held.get(enquiry_id, {})
-            value = score(self.enquiries[enquiry_id], person).score
-            if value < FLOOR:
+            found = score(self.enquiries[enquiry_id], person)
+            if found.score < FLOOR:
                 continue
-            if len(held) < KEEP or value > min(h.score for h in held.values()):
-                self._dirty[enquiry_id] = None
+            if len(held) < KEEP or found.score > min(h.score for h in held.values()):
+                if enquiry_id in self._found:
+                    self._offers.setdefault(enquiry_id, {})[person.person_id] = (person, found)
+                else:
+                    self._dirty[enquiry_id] = None
 
     def _refresh_enquiries(self, enquiry_ids: list[str]) -> None:
         if not enquiry_ids:
@@ -337,10 +363,14 @@ class Matcher:
                     rows[row["id"]] = row
         for enquiry_id in enquiry_ids:
             enquiry = rows.get(enquiry_id)
+            before = self.enquiries.get(enquiry_id)
             if enquiry is None or enquiry["deleted"] or enquiry["replaced_by"]:
                 self._drop_enquiry(enquiry_id)
             else:
                 self._set_enquiry(enquiry_id, enquiry)
+            after = self.enquiries.get(enquiry_id)
+            if after is not None and after == before and enquiry_id in self._found:
+                continue  # its status or the enquirer's details: nothing a search reads
             self._dirty[enquiry_id] = None
 
     def _set_enquiry(self, enquiry_id: str, row: Mapping[str, Any]) -> None:
@@ -371,9 +401,25 @@ class Matcher:
         facts = self.enquiries.get(enquiry_id)
         return self.index.search(facts) if facts is not None else []
 
-    def _rematch(self, enquiry_ids: list[str], recheck: Iterable[str] = ()) -> None:
-        """Search ``enquiry_ids`` again; decide the outcome of ``recheck`` on their candidates."""
+    def _rematch(
+        self,
+        enquiry_ids: list[str],
+        recheck: Iterable[str] = (),
+        offers: Mapping[str, Mapping[str, tuple[PersonFacts, Candidate]]] | None = None,
+    ) -> None:
+        """Search ``enquiry_ids`` again; merge ``offers`` into the candidates of theirs; decide
+        the outcome of ``recheck`` on the candidates they have."""
         writes: list[Write] = []
+        for enquiry_id, offered in (offers or {}).items():
+            facts = self.enquiries.get(enquiry_id)
+            current = self._found.get(enquiry_id)
+            if enquiry_id in self._closed or facts is None or current is None:
+                continue
+            self.merged += 1
+            found = _merged(current, offered.values(), self.index.persons)
+            writes.extend(self._candidate_writes(enquiry_id, found))
+            self._found[enquiry_id] = found
+            writes.extend(self._outcome_writes(enquiry_id, found))
         for enquiry_id in enquiry_ids:
             if enquiry_id in self._closed:
                 continue
@@ -471,6 +517,28 @@ class Matcher:
             is not None
         )
         return PersonStatus(category, stage, destination or site, open_leads)
+
+
+def _merged(
+    current: list[Candidate],
+    offered: Iterable[tuple[PersonFacts, Candidate]],
+    persons: Mapping[str, PersonFacts],
+) -> list[Candidate]:
+    """The best ``KEEP`` of an enquiry's candidates and the persons offered to it, ranked.
+
+    An offer is taken only if the person's facts are still those it was scored on: a person
+    deleted or merged away since is not taken, and one edited since was offered again (or not,
+    if it no longer comes close).
+    """
+    taken = {c.person_id: c for c in current}
+    for facts, candidate in offered:
+        if persons.get(candidate.person_id) is facts:
+            taken[candidate.person_id] = candidate
+    ranked = sorted(taken.values(), key=lambda c: (-c.score, c.person_id))[:KEEP]
+    return [
+        Candidate(c.person_id, c.score, c.reasons, c.via_lead, rank)
+        for rank, c in enumerate(ranked, start=1)
+    ]
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
