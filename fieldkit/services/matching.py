@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -43,6 +45,7 @@ from fieldkit.domain.matching import (
     encode_reasons,
     enquiry_facts,
     explain,
+    name_similarity,
     outcome_text,
     person_facts,
     quick_pass,
@@ -56,7 +59,9 @@ log = logging.getLogger("fieldkit.services.matching")
 
 AUTHOR = "matcher"
 LOAD_CHUNK = 1_000  # persons loaded per slice
-LOG_CHUNK = 200  # log rows scanned per slice
+LOG_CHUNK = 100  # log rows scanned per slice
+PENDING_HIGH = 256  # enquiries waiting above which the log is not read further for now
+NAMED_EXTRA = 12.1  # the most sex, age and description add to a named person's name (+ rounding)
 REVERSE_CUT = 60.0  # quick similarity under which a new person is not scored against an enquiry
 REMATCH_CHUNK = 16  # enquiries rematched per write transaction
 RECHECK_CHUNK = 256  # enquiries whose outcome alone is decided again, per write transaction
@@ -103,6 +108,7 @@ class Matcher:
         self._enquiry_keys: dict[str, frozenset[str]] = {}
         self._enquiry_postings: dict[str, set[str]] = {}
         self._held: dict[str, dict[str, Held]] = {}  # enquiry -> person -> candidate written
+        self._bars: dict[str, float] = {}  # enquiry -> what a newcomer must beat (see _bar)
         self._outcomes: dict[str, tuple[str, str | None]] = {}
         self._by_person: dict[str, set[str]] = {}  # person -> enquiries listing it
         self._dirty: dict[str, None] = {}  # enquiries to rematch, in order
@@ -154,20 +160,32 @@ class Matcher:
         if not self._loaded:
             self._load_slice()
             return True
-        more = self._scan_log()
-        while self.pending and time.perf_counter() < deadline:
-            batch = list(self._dirty)[:REMATCH_CHUNK]
-            for enquiry_id in batch:
-                del self._dirty[enquiry_id]
-                self._offers.pop(enquiry_id, None)  # the search sees them
-            room = RECHECK_CHUNK - len(batch) * (RECHECK_CHUNK // REMATCH_CHUNK)
-            offers = {e: self._offers.pop(e) for e in list(self._offers)[: max(room, 0)]}
-            room -= len(offers)
-            recheck = list(self._recheck)[: max(room, 0)]
-            for enquiry_id in recheck:
-                del self._recheck[enquiry_id]
-            self._rematch(batch, recheck, offers)
-        return more or bool(self.pending)
+        more = True
+        while True:
+            # Read the log on, unless enough is waiting: what was found is worked off first, so
+            # a long burst of arrivals never leaves every enquiry waiting until it is all read.
+            if more and self.pending < PENDING_HIGH:
+                more = self._scan_log()
+            if self.pending:
+                self._work_some()
+            elif not more:
+                return False
+            if time.perf_counter() >= deadline:
+                return more or bool(self.pending)
+
+    def _work_some(self) -> None:
+        """One write transaction's worth: a few searches, or many merges and outcome checks."""
+        batch = list(itertools.islice(self._dirty, REMATCH_CHUNK))
+        for enquiry_id in batch:
+            del self._dirty[enquiry_id]
+            self._offers.pop(enquiry_id, None)  # the search sees them
+        room = RECHECK_CHUNK - len(batch) * (RECHECK_CHUNK // REMATCH_CHUNK)
+        offers = {e: self._offers.pop(e) for e in list(itertools.islice(self._offers, room))}
+        room -= len(offers)
+        recheck = list(itertools.islice(self._recheck, room))
+        for enquiry_id in recheck:
+            del self._recheck[enquiry_id]
+        self._rematch(batch, recheck, offers)
 
     def run_until_idle(self, budget: float = 0.05) -> None:
         """Work until nothing is left (tests, the CLI, a station without a hub loop)."""
@@ -334,17 +352,27 @@ class Matcher:
             and e in self.enquiries
             and person.person_id not in self._held.get(e, {})  # marked through _by_person
         )
-        if len(ids) > 4 and not (person.is_x or person.lead_names):
+        named = not (person.is_x or person.lead_names)
+        if len(ids) > 4 and named:
             kept = quick_pass(
                 person.name, [self.enquiries[e].name for e in ids], limit=None, cutoff=REVERSE_CUT
             )
             ids = [ids[i] for i in sorted(kept)]
+        year = date.today().year
+        bars = self._bars
         for enquiry_id in ids:
-            held = self._held.get(enquiry_id, {})
-            found = score(self.enquiries[enquiry_id], person)
+            bar = bars.get(enquiry_id)
+            if bar is None:
+                bar = bars[enquiry_id] = self._bar(enquiry_id)
+            enquiry = self.enquiries[enquiry_id]
+            # The name is most of a score: when it cannot lift this person over the bar, the
+            # rest (sex, age, description) need not be weighed.
+            if named and name_similarity(enquiry.name, person.name)[0] + NAMED_EXTRA < bar:
+                continue
+            found = score(enquiry, person, year=year)
             if found.score < FLOOR:
                 continue
-            if len(held) < KEEP or found.score > min(h.score for h in held.values()):
+            if bar == FLOOR or found.score > bar:
                 if enquiry_id in self._found:
                     self._offers.setdefault(enquiry_id, {})[person.person_id] = (person, found)
                 else:
@@ -419,7 +447,8 @@ class Matcher:
             found = _merged(current, offered.values(), self.index.persons)
             writes.extend(self._candidate_writes(enquiry_id, found))
             self._found[enquiry_id] = found
-            writes.extend(self._outcome_writes(enquiry_id, found))
+            if found[:2] != current[:2]:  # the outcome reads the first two only
+                writes.extend(self._outcome_writes(enquiry_id, found))
         for enquiry_id in enquiry_ids:
             if enquiry_id in self._closed:
                 continue
@@ -485,11 +514,18 @@ class Matcher:
             self._unhold(enquiry_id, person_id)
         return writes
 
+    def _bar(self, enquiry_id: str) -> float:
+        """The score a person must beat to enter this enquiry's candidates (FLOOR: reach)."""
+        held = self._held.get(enquiry_id, {})
+        return min(h.score for h in held.values()) if len(held) >= KEEP else FLOOR
+
     def _hold(self, enquiry_id: str, person_id: str, held: Held) -> None:
+        self._bars.pop(enquiry_id, None)
         self._held.setdefault(enquiry_id, {})[person_id] = held
         self._by_person.setdefault(person_id, set()).add(enquiry_id)
 
     def _unhold(self, enquiry_id: str, person_id: str) -> None:
+        self._bars.pop(enquiry_id, None)
         self._held.get(enquiry_id, {}).pop(person_id, None)
         if not self._held.get(enquiry_id):
             self._held.pop(enquiry_id, None)
