@@ -178,11 +178,14 @@ class Matcher:
         batch = list(itertools.islice(self._dirty, REMATCH_CHUNK))
         for enquiry_id in batch:
             del self._dirty[enquiry_id]
-            self._offers.pop(enquiry_id, None)  # the search sees them
+        # the offers to the enquiries searched now join their search; the others wait for theirs
+        offers = {e: self._offers.pop(e) for e in batch if e in self._offers}
         room = RECHECK_CHUNK - len(batch) * (RECHECK_CHUNK // REMATCH_CHUNK)
-        offers = {e: self._offers.pop(e) for e in list(itertools.islice(self._offers, room))}
+        waiting = (e for e in self._offers if e not in self._dirty)
+        for enquiry_id in list(itertools.islice(waiting, max(room, 0))):
+            offers[enquiry_id] = self._offers.pop(enquiry_id)
         room -= len(offers)
-        recheck = list(itertools.islice(self._recheck, room))
+        recheck = list(itertools.islice(self._recheck, max(room, 0)))
         for enquiry_id in recheck:
             del self._recheck[enquiry_id]
         self._rematch(batch, recheck, offers)
@@ -348,8 +351,7 @@ class Matcher:
         ids = sorted(
             e
             for e in near
-            if e not in self._dirty
-            and e in self.enquiries
+            if e in self.enquiries
             and person.person_id not in self._held.get(e, {})  # marked through _by_person
         )
         named = not (person.is_x or person.lead_names)
@@ -373,9 +375,8 @@ class Matcher:
             if found.score < FLOOR:
                 continue
             if bar == FLOOR or found.score > bar:
-                if enquiry_id in self._found:
-                    self._offers.setdefault(enquiry_id, {})[person.person_id] = (person, found)
-                else:
+                self._offers.setdefault(enquiry_id, {})[person.person_id] = (person, found)
+                if enquiry_id not in self._found:  # never searched yet: its search takes it
                     self._dirty[enquiry_id] = None
 
     def _refresh_enquiries(self, enquiry_ids: list[str]) -> None:
@@ -435,10 +436,20 @@ class Matcher:
         recheck: Iterable[str] = (),
         offers: Mapping[str, Mapping[str, tuple[PersonFacts, Candidate]]] | None = None,
     ) -> None:
-        """Search ``enquiry_ids`` again; merge ``offers`` into the candidates of theirs; decide
-        the outcome of ``recheck`` on the candidates they have."""
+        """Search ``enquiry_ids`` again; merge ``offers`` into the candidates of the others;
+        decide the outcome of ``recheck`` on the candidates they have.
+
+        A search is approximate (it scores the persons sharing the most name keys): what it
+        finds is merged with the persons offered and those held, scored again, so a candidate
+        found once is never lost to a search that did not look at it, only to a better one.
+        """
         writes: list[Write] = []
-        for enquiry_id, offered in (offers or {}).items():
+        offers = offers or {}
+        year = date.today().year
+        searched = set(enquiry_ids)
+        for enquiry_id, offered in offers.items():
+            if enquiry_id in searched:
+                continue
             facts = self.enquiries.get(enquiry_id)
             current = self._found.get(enquiry_id)
             if enquiry_id in self._closed or facts is None or current is None:
@@ -454,11 +465,19 @@ class Matcher:
                 continue
             self.rematched += 1
             facts = self.enquiries.get(enquiry_id)
-            found = self.index.search(facts) if facts is not None else []
-            writes.extend(self._candidate_writes(enquiry_id, found))
             if facts is None:
+                writes.extend(self._candidate_writes(enquiry_id, []))
                 self._found.pop(enquiry_id, None)
                 continue
+            persons = self.index.persons
+            again = [
+                (person, score(facts, person, year=year))
+                for person in map(persons.get, self._held.get(enquiry_id, {}))
+                if person is not None
+            ]
+            again += offers.get(enquiry_id, {}).values()
+            found = _merged(self.index.search(facts, year=year), again, persons)
+            writes.extend(self._candidate_writes(enquiry_id, found))
             self._found[enquiry_id] = found
             writes.extend(self._outcome_writes(enquiry_id, found))
         for enquiry_id in recheck:
@@ -568,7 +587,7 @@ def _merged(
     """
     taken = {c.person_id: c for c in current}
     for facts, candidate in offered:
-        if persons.get(candidate.person_id) is facts:
+        if candidate.score >= FLOOR and persons.get(candidate.person_id) is facts:
             taken[candidate.person_id] = candidate
     ranked = sorted(taken.values(), key=lambda c: (-c.score, c.person_id))[:KEEP]
     return [

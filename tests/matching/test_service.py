@@ -333,3 +333,79 @@ def test_a_status_change_decides_the_outcome_again_without_a_search(make_station
     matcher.run_until_idle()
     assert matcher.rematched > searched
     assert [c.person_id for c in candidates_for(hub, enquiry)] == [person]
+
+
+def test_a_newcomer_is_merged_into_the_candidates_without_a_search(make_station) -> None:
+    hub = make_station("ciav", "CIAV")
+    enquiry = _enquire(hub, "Benali")
+    weak = _count(hub, "Benalli")
+    matcher = Matcher(hub)
+    matcher.run_until_idle()
+    searched = matcher.rematched
+    strong = _count(hub, "Benali", given_names="Karim")
+    matcher.run_until_idle()
+    assert matcher.rematched == searched and matcher.merged == 1
+    assert [c.person_id for c in candidates_for(hub, enquiry)] == [strong, weak]
+    assert _outcome(hub, enquiry) == ("found", "HEGP")
+    # The same store read by a new matcher, which searches everything once, agrees.
+    fresh = Matcher(hub)
+    fresh.run_until_idle()
+    assert [c.person_id for c in fresh.candidates(enquiry)] == [strong, weak]
+
+
+def test_an_enquiry_closed_and_reopened_is_searched_only_on_reopening(make_station) -> None:
+    hub = make_station("ciav", "CIAV")
+    enquiry = _enquire(hub, "Benali")
+    _count(hub, "Benali", given_names="Karim")
+    matcher = Matcher(hub)
+    matcher.run_until_idle()
+    searched = matcher.rematched
+    caf.update_enquiry(hub, "op", enquiry, phone="+33 6 11 11 11 11")  # nothing a search reads
+    matcher.run_until_idle()
+    assert matcher.rematched == searched
+    caf.update_enquiry(hub, "op", enquiry, status="closed")
+    matcher.run_until_idle()
+    assert matcher.rematched == searched
+    caf.update_enquiry(hub, "op", enquiry, status="open")
+    matcher.run_until_idle()
+    assert matcher.rematched == searched + 1
+    caf.update_enquiry(hub, "op", enquiry, sought_given_names="Karima")  # this one is read
+    matcher.run_until_idle()
+    assert matcher.rematched == searched + 2
+
+
+def test_an_offer_is_taken_only_while_the_person_is_as_it_was_scored() -> None:
+    from fieldkit.domain.matching import Candidate, name_profile, person_facts
+    from fieldkit.services.matching import _merged
+
+    held = [Candidate("p1", 80.0, (), rank=1), Candidate("p2", 70.0, (), rank=2)]
+    kept = person_facts("p3", {"family_name": "Benali"})
+    gone = person_facts("p4", {"family_name": "Benali"})
+    edited = person_facts("p5", {"family_name": "Benali"})
+    persons = {"p3": kept, "p5": person_facts("p5", {"family_name": "Dupont"})}
+    offers = [
+        (kept, Candidate("p3", 75.0, ())),
+        (gone, Candidate("p4", 90.0, ())),  # deleted since: not in the index
+        (edited, Candidate("p5", 95.0, ())),  # renamed since: scored on old facts
+    ]
+    merged = _merged(held, offers, persons)
+    assert [(c.person_id, c.rank) for c in merged] == [("p1", 1), ("p3", 2), ("p2", 3)]
+    assert name_profile("Benali", None) == kept.name
+
+
+def test_a_step_works_off_what_waits_before_reading_the_whole_log(make_station) -> None:
+    hub = make_station("ciav", "CIAV")
+    enquiries = [_enquire(hub, name) for name in ("Benali", "Martin", "Petit")]
+    matcher = Matcher(hub)
+    while not matcher.ready:
+        matcher.step()
+    for i in range(400):  # more log than one step reads
+        _count(hub, ("Benali", "Martin", "Petit")[i % 3], given_names=f"Karim{i}")
+    written = matcher.written
+    matcher.step(budget=0.0)  # the smallest step: one slice of log, one piece of work
+    assert matcher.written > written
+    assert matcher.pending or matcher.cursor < hub.db.execute(
+        "SELECT max(id) FROM changes"
+    ).fetchone()[0]
+    matcher.run_until_idle()
+    assert all(candidates_for(hub, e) for e in enquiries)
