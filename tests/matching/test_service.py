@@ -404,8 +404,9 @@ def test_a_step_works_off_what_waits_before_reading_the_whole_log(make_station) 
     written = matcher.written
     matcher.step(budget=0.0)  # the smallest step: one slice of log, one piece of work
     assert matcher.written > written
-    assert matcher.pending or matcher.cursor < hub.db.execute(
-        "SELECT max(id) FROM changes"
-    ).fetchone()[0]
+    assert (
+        matcher.pending
+        or matcher.cursor < hub.db.execute("SELECT max(id) FROM changes").fetchone()[0]
+    )
     matcher.run_until_idle()
     assert all(candidates_for(hub, e) for e in enquiries)
