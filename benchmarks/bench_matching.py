@@ -125,7 +125,7 @@ def hub(persons: int, enquiries: int, pushed: int) -> None:
                 steps.append(time.perf_counter() - t0)
             return time.perf_counter() - started, max(steps), len(steps)
 
-        matcher = Matcher(store)
+        matcher = Matcher(store, freeze_when_loaded=True)  # as `hub serve` runs it
         total, longest, count = until_idle(matcher)
         print(
             f"hub matcher: {persons:,} persons, {enquiries:,} enquiries: first load and match"

@@ -82,7 +82,9 @@ def hub_serve(
     relaying = SyncState(store).upstream() is not None
     # The CIAV hub matches families' enquiries (the composition root hands it the matcher);
     # a relay only passes changes on.
-    matcher = Matcher(store) if store.role == "ciav" and not relaying else None
+    matcher = (
+        Matcher(store, freeze_when_loaded=True) if store.role == "ciav" and not relaying else None
+    )
     server = Hub(store, bind, after_apply=matcher.step if matcher is not None else None)
     agent = None
     try:

@@ -19,6 +19,7 @@ more remains), so the hub that calls it between frames stays responsive even whi
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import itertools
 import logging
@@ -97,9 +98,17 @@ class Held:
 class Matcher:
     """Incremental matching over one store. Not thread-safe: one thread calls :meth:`step`."""
 
-    def __init__(self, store: Store, *, author: str = AUTHOR) -> None:
+    def __init__(
+        self, store: Store, *, author: str = AUTHOR, freeze_when_loaded: bool = False
+    ) -> None:
+        """``freeze_when_loaded``: once every person is in memory, hand the process's objects to
+        the garbage collector's permanent generation (``gc.freeze``), for a long-running hub
+        process only. A full collection otherwise walks the hundred thousand persons loaded and
+        paused the hub for most of a second now and then (its longest step at 100,000 persons
+        went from about 850 ms to about 250 ms)."""
         self.store = store
         self.author = author
+        self.freeze_when_loaded = freeze_when_loaded
         self._reset()
 
     def _reset(self) -> None:
@@ -225,6 +234,8 @@ class Matcher:
             return
         self._load_rest()
         self._loaded = True
+        if self.freeze_when_loaded:
+            gc.freeze()
         log.info("matcher loaded %d persons, %d enquiries", len(self.index), len(self.enquiries))
 
     def _load_rest(self) -> None:

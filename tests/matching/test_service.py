@@ -410,3 +410,20 @@ def test_a_step_works_off_what_waits_before_reading_the_whole_log(make_station) 
     )
     matcher.run_until_idle()
     assert all(candidates_for(hub, e) for e in enquiries)
+
+
+def test_a_hub_matcher_hands_what_it_loaded_to_the_permanent_generation(make_station) -> None:
+    import gc
+
+    hub = make_station("ciav", "CIAV")
+    _count(hub, "Benali")
+    gc.unfreeze()
+    matcher = Matcher(hub, freeze_when_loaded=True)
+    try:
+        while not matcher.ready:
+            assert gc.get_freeze_count() == 0  # not before every person is in
+            matcher.step()
+        assert gc.get_freeze_count() > 0
+        assert len(matcher.index) == 1
+    finally:
+        gc.unfreeze()
