@@ -208,7 +208,11 @@ def import_jsonl(store: Store, author: str, path: Path) -> int:
 PARALLEL_IMPORT_BYTES = 1 << 20  # from about 8,000 persons up, validate in a second process
 IMPORT_BATCH = 4000  # validated lines per batch (written as one record_many)
 _CHILD_MODULE = "fieldkit.services.import_child"
-_Validated = tuple[int, str | None, dict[str, Any], tuple[str, str | None] | None]
+# (line, victim number, values, triage, id for its triage event, id for a person without number):
+# the ids are drawn where the line is validated, in the child process for a large file
+_Validated = tuple[
+    int, str | None, dict[str, Any], tuple[str, str | None] | None, str | None, str | None
+]
 
 
 def _unreadable(path: Path, exc: OSError) -> FieldkitError:
@@ -258,7 +262,14 @@ def _validated_line(
             _("Line {line}: {message}").format(line=line, message=exc.message),
             field=exc.field,
         ) from None
-    return line, number, values, triage
+    return (
+        line,
+        number,
+        values,
+        triage,
+        new_id() if triage is not None else None,
+        None if number else new_id(),
+    )
 
 
 class _WorkerBatches:
@@ -306,8 +317,8 @@ class _WorkerBatches:
             kind = message[0]
             if kind == "batch":
                 yield [
-                    (line, number, values, tuple(triage) if triage is not None else None)
-                    for line, number, values, triage in message[1]
+                    (line, number, values, tuple(triage) if triage else None, triage_id, spare_id)
+                    for line, number, values, triage, triage_id, spare_id in message[1]
                 ]
             elif kind == "done":
                 return
@@ -333,7 +344,7 @@ def _import_writes(
     """The writes for one validated batch; a number seen on an earlier line is refused."""
     writes: list[Write] = []
     numbers = []
-    for line, number, _values, _triage in batch:
+    for line, number, *_rest in batch:
         if number is None:
             continue
         first = seen_numbers.setdefault(number, line)
@@ -347,11 +358,12 @@ def _import_writes(
         numbers.append(number)
     existing = _existing_by_number(store, numbers)
     site = store.meta.get("site")
-    for _line, number, values, triage in batch:
+    for _line, number, values, triage, triage_id, spare_id in batch:
         current = existing.get(number) if number else None
         person_id = (
-            current["id"] if current else person_id_for_number(number) if number else new_id()
+            current["id"] if current else person_id_for_number(number) if number else spare_id
         )
+        assert person_id is not None
         if current is None:
             values.setdefault("site", site)
             changed = values
@@ -362,7 +374,8 @@ def _import_writes(
         if triage is not None and (
             current is None or (current.get("category"), current.get("refinement")) != triage
         ):
-            writes.append(Write("triage", new_id(), _triage_values(person_id, triage, None)))
+            assert triage_id is not None
+            writes.append(Write("triage", triage_id, _triage_values(person_id, triage, None)))
     return writes
 
 
