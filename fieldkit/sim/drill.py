@@ -416,6 +416,7 @@ class Drill:
         if self.config.folder is not None:  # kept: whoever looks at the stores later needs it
             secret = self.folder / "PASSPHRASE"
             secret.touch(mode=0o600)
+            secret.chmod(0o600)  # before the secret goes in, whatever the file was
             secret.write_text(self.passphrase + "\n", encoding="utf-8")
         env = self._env()
         previous_kdf = os.environ.get("FIELDKIT_KDF")

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from fieldkit.cli import cli
 from fieldkit.errors import FieldkitError
+from fieldkit.services.station import open_station
 from fieldkit.sim.drill import Drill, DrillConfig, run_drill
 
 
@@ -62,6 +63,20 @@ def test_small_drill_keeps_every_invariant(tmp_path) -> None:
     assert report.outages[-1].up_at >= report.write_seconds
     assert report.hub_peak_rss_mb is not None and 10 < report.hub_peak_rss_mb < 500
     assert report.pings > 0 and report.ping_max_ms is not None
+    assert all(0 <= s <= report.after_last_heal_s for _n, s in report.slowest)
+    # a kept drill's stores open with the passphrase it left, readable by its owner only
+    secret = tmp_path / "PASSPHRASE"
+    assert secret.stat().st_mode & 0o077 == 0
+    store = open_station(tmp_path / "CIAV", secret.read_text().strip())
+    try:
+        assert (
+            report.hub_own_after_heal
+            <= store.db.execute(
+                "SELECT count(*) FROM changes WHERE origin = ?", [store.station_id]
+            ).fetchone()[0]
+        )
+    finally:
+        store.close()
     assert report.ok
 
 
