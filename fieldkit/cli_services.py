@@ -1,4 +1,5 @@
-"""Commands of the field services: certificates, witnesses, leads, death stages, PUMP records.
+"""Commands of the field services: certificates, witnesses, leads, death stages, PUMP records,
+family enquiries.
 
 ``register(group)`` adds them to the ``fieldkit`` click group (``fieldkit.cli.cli``); run
 ``python -m fieldkit.cli_services ...`` to use them before the group registers them itself.
@@ -485,12 +486,84 @@ def care_add(
     click.echo(care_id)
 
 
+# --- family enquiries --------------------------------------------------------------------------
+
+
+@click.group()
+def enquiry() -> None:
+    """Family enquiries (CAF, CIAV call centre, police)."""
+
+
+@enquiry.command("add")
+@station_options
+@click.option("--enquirer-name", default=None, help="Name of the person who asks.")
+@click.option("--relation", default=None, help="Their relation to the person sought.")
+@click.option("--phone", default=None, help="Phone to call the family back.")
+@click.option("--language", default=None, help="Language the family speaks.")
+@click.option("--staying-at", default=None, help="Where the family is staying.")
+@click.option("--sought-family-name", default=None)
+@click.option("--sought-given-names", default=None)
+@click.option("--sought-sex", default=None, help="F, M or U.")
+@click.option("--sought-age", default=None, help='An age or a range: 34, "30-35".')
+@click.option("--sought-phone", default=None, help="Phone of the person sought.")
+@click.option("--description", default=None, help="Build, hair, marks.")
+@click.option("--clothing", default=None)
+@click.option("--last-place", default=None, help="Where they were last seen.")
+@click.option("--last-time", default=None, help="When they were last seen (HH:MM or ISO).")
+def enquiry_add(home: Path, passphrase_file: Path | None, **fields: str | None) -> None:
+    """Record a family's enquiry; prints its id. The hub's matcher gives it an outcome."""
+    from fieldkit.services.caf import record_enquiry
+
+    given = {name: value for name, value in fields.items() if value is not None}
+    store = _open(home, passphrase_file)
+    try:
+        enquiry_id = record_enquiry(store, _operator(), **given)
+    finally:
+        store.close()
+    click.echo(enquiry_id)
+
+
+_ENQUIRY_LISTED = (
+    "id",
+    "enquirer_name",
+    "relation",
+    "sought_family_name",
+    "sought_given_names",
+    "status",
+    "outcome",
+    "outcome_place",
+    "outcome_text",
+)
+
+
+@enquiry.command("list")
+@station_options
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines output.")
+def enquiry_list(home: Path, passphrase_file: Path | None, as_json: bool) -> None:
+    """The station's enquiries, oldest first, with what the family may be told."""
+    from fieldkit.services.caf import enquiries
+
+    store = _open(home, passphrase_file)
+    try:
+        rows = enquiries(store)
+    finally:
+        store.close()
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps({k: row.get(k) for k in _ENQUIRY_LISTED}, ensure_ascii=False))
+        else:
+            sought = " ".join(
+                p for p in (row.get("sought_family_name"), row.get("sought_given_names")) if p
+            )
+            click.echo(f"{row['id']}\t{sought}\t{row.get('status') or ''}\t{row['outcome_text']}")
+
+
 # --- registration ------------------------------------------------------------------------------
 
 
 def register(group: click.Group) -> None:
     """Add the commands of the field services to ``group`` (idempotent)."""
-    groups: tuple[click.Group, ...] = (certificate, witness, lead, declaration, care)
+    groups: tuple[click.Group, ...] = (certificate, witness, lead, declaration, care, enquiry)
     for sub in groups:
         if sub.name not in group.commands:
             group.add_command(sub)

@@ -163,3 +163,34 @@ def test_help_of_every_service_command():
     ):
         result = fieldkit(*command, "--help")
         assert result.returncode == 0 and "--home" in result.stdout, command
+
+
+def test_the_caf_records_and_lists_enquiries_from_the_command_line(tmp_path: Path):
+    home = tmp_path / "caf"
+    init(home, "caf", "CAF-1")
+    h = ("--home", str(home))
+    enquiry_id = ok("enquiry", "add", *h, "--enquirer-name", "Mme Benali", "--relation", "mère",
+                    "--phone", "+33 6 12 34 56 78", "--sought-family-name", "Benali",
+                    "--sought-given-names", "Karim", "--sought-age", "30-35")  # fmt: skip
+    assert re.fullmatch(r"[0-9a-f]{32}", enquiry_id)
+    # A family that cannot be called back: one sentence, nothing written.
+    line = refused("enquiry", "add", *h, "--enquirer-name", "M. Petit",
+                   "--sought-family-name", "Petit", code=2)  # fmt: skip
+    assert "rappeler" in line
+    listed = [json.loads(row) for row in ok("enquiry", "list", *h, "--json").splitlines()]
+    assert [row["id"] for row in listed] == [enquiry_id]
+    assert listed[0]["sought_given_names"] == "Karim" and listed[0]["status"] == "open"
+    assert (listed[0]["outcome"], listed[0]["outcome_text"]) == (
+        "none",
+        "Pas encore d'information.",
+    )
+    assert ok("enquiry", "list", *h).split("\t")[:3] == [enquiry_id, "Benali Karim", "open"]
+
+
+def test_a_pma_may_neither_record_nor_read_enquiries(tmp_path: Path):
+    home = tmp_path / "pma"
+    init(home, "pma", "PMA-1")
+    h = ("--home", str(home))
+    refused("enquiry", "add", *h, "--enquirer-name", "A", "--phone", "+33 6 12 34 56 78",
+            "--sought-family-name", "Benali")  # fmt: skip
+    refused("enquiry", "list", *h)
