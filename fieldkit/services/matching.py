@@ -326,19 +326,22 @@ class Matcher:
                 }
         return found
 
+    def _rows_by_id(self, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The rows of ``table`` among ``ids`` (the caller holds the store's lock)."""
+        rows: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.db.query(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
+                rows[row["id"]] = row
+        return rows
+
     def _refresh_persons(self, person_ids: list[str]) -> set[str]:
         """Read these persons again; returns those whose matching facts changed."""
         if not person_ids:
             return set()
         changed: set[str] = set()
-        rows: dict[str, dict[str, Any]] = {}
         with self.store.lock:
-            for chunk in _chunks(person_ids):
-                marks = ",".join("?" * len(chunk))
-                for row in self.store.db.query(
-                    f"SELECT * FROM persons WHERE id IN ({marks})", chunk
-                ):
-                    rows[row["id"]] = row
+            rows = self._rows_by_id("persons", person_ids)
             leads = self._leads_of(person_ids)
         for person_id in person_ids:
             person = rows.get(person_id)
@@ -393,14 +396,8 @@ class Matcher:
     def _refresh_enquiries(self, enquiry_ids: list[str]) -> None:
         if not enquiry_ids:
             return
-        rows: dict[str, dict[str, Any]] = {}
         with self.store.lock:
-            for chunk in _chunks(enquiry_ids):
-                marks = ",".join("?" * len(chunk))
-                for row in self.store.db.query(
-                    f"SELECT * FROM enquiries WHERE id IN ({marks})", chunk
-                ):
-                    rows[row["id"]] = row
+            rows = self._rows_by_id("enquiries", enquiry_ids)
         for enquiry_id in enquiry_ids:
             enquiry = rows.get(enquiry_id)
             before = self.enquiries.get(enquiry_id)
