@@ -25,7 +25,7 @@ from fieldkit.errors import FieldkitError, ValidationError
 from fieldkit.i18n import _, current_language
 from fieldkit.services.persons import PersonInput, _triage_values, person_values
 from fieldkit.services.station import bracelet_ranges, number_format
-from fieldkit.store import queries
+from fieldkit.store import materialise, queries
 from fieldkit.store.store import Store, Write
 
 MAX_LINE_BYTES = 64 * 1024
@@ -176,11 +176,12 @@ def import_jsonl(store: Store, author: str, path: Path) -> int:
     an error on any line rolls back every line before it).
     """
     fmt, ranges = number_format(store), bracelet_ranges(store)
+    site = store.meta.get("site")
     try:
         parallel = path.stat().st_size >= PARALLEL_IMPORT_BYTES
     except OSError as exc:
         raise _unreadable(path, exc) from None
-    worker = _WorkerBatches(path, fmt, ranges) if parallel else None
+    worker = _WorkerBatches(path, fmt, ranges, site) if parallel else None
     count = 0
     seen_numbers: dict[str, int] = {}
     # Hundreds of thousands of short-lived, acyclic objects: the cyclic garbage collector would
@@ -189,11 +190,9 @@ def import_jsonl(store: Store, author: str, path: Path) -> int:
     gc.disable()
     try:
         with store.transaction():
-            batches = worker if worker is not None else _validated_batches(path, fmt, ranges)
+            batches = worker if worker is not None else _validated_batches(path, fmt, ranges, site)
             for batch in batches:
-                writes = _import_writes(store, batch, seen_numbers)
-                if writes:
-                    store.record_many(writes, author)
+                _write_batch(store, author, batch, seen_numbers)
                 count += len(batch)
     except OSError as exc:
         raise _unreadable(path, exc) from None
@@ -206,12 +205,13 @@ def import_jsonl(store: Store, author: str, path: Path) -> int:
 
 
 PARALLEL_IMPORT_BYTES = 1 << 20  # from about 8,000 persons up, validate in a second process
-IMPORT_BATCH = 4000  # validated lines per batch (written as one record_many)
+IMPORT_BATCH = 4000  # validated lines per batch (written together)
 _CHILD_MODULE = "fieldkit.services.import_child"
-# (line, victim number, values, triage, id for its triage event, id for a person without number):
-# the ids are drawn where the line is validated, in the child process for a large file
+# (line, victim number, person id, values (the station's site when the line gives none), whether
+# that site is the station's, triage, id of its triage event): ids are drawn where the line is
+# validated, in the child process for a large file. Tuples arrive as lists through its pipe.
 _Validated = tuple[
-    int, str | None, dict[str, Any], tuple[str, str | None] | None, str | None, str | None
+    int, str | None, str, dict[str, Any], bool, tuple[str, str | None] | None, str | None
 ]
 
 
@@ -225,6 +225,7 @@ def _validated_batches(
     path: Path,
     fmt: validation.NumberFormat,
     ranges: list[validation.BraceletRange],
+    site: str | None,
     size: int | None = None,
 ) -> Iterator[list[_Validated]]:
     """The file's records, validated, in batches; the first invalid line raises its error."""
@@ -232,7 +233,7 @@ def _validated_batches(
     batch: list[_Validated] = []
     with path.open("rb") as source:
         for line, text in _lines(source):
-            batch.append(_validated_line(line, text, fmt, ranges))
+            batch.append(_validated_line(line, text, fmt, ranges, site))
             if len(batch) >= size:
                 yield batch
                 batch = []
@@ -241,7 +242,11 @@ def _validated_batches(
 
 
 def _validated_line(
-    line: int, text: str, fmt: validation.NumberFormat, ranges: list[validation.BraceletRange]
+    line: int,
+    text: str,
+    fmt: validation.NumberFormat,
+    ranges: list[validation.BraceletRange],
+    site: str | None,
 ) -> _Validated:
     try:
         record = _decode_json(text)
@@ -262,21 +267,22 @@ def _validated_line(
             _("Line {line}: {message}").format(line=line, message=exc.message),
             field=exc.field,
         ) from None
-    return (
-        line,
-        number,
-        values,
-        triage,
-        new_id() if triage is not None else None,
-        None if number else new_id(),
-    )
+    person_id = person_id_for_number(number) if number else new_id()
+    site_defaulted = "site" not in values
+    if site_defaulted:
+        values["site"] = site
+    return (line, number, person_id, values, site_defaulted, triage, new_id() if triage else None)
 
 
 class _WorkerBatches:
     """Batches validated by a child process (``fieldkit.services.import_child``) as they come."""
 
     def __init__(
-        self, path: Path, fmt: validation.NumberFormat, ranges: list[validation.BraceletRange]
+        self,
+        path: Path,
+        fmt: validation.NumberFormat,
+        ranges: list[validation.BraceletRange],
+        site: str | None,
     ) -> None:
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
@@ -292,6 +298,7 @@ class _WorkerBatches:
             "pattern": fmt.pattern,
             "example": fmt.example,
             "ranges": [[r.first, r.last] for r in ranges],
+            "site": site,
             "language": current_language(),
             "batch": IMPORT_BATCH,
         }
@@ -316,10 +323,7 @@ class _WorkerBatches:
             message = self._frame()
             kind = message[0]
             if kind == "batch":
-                yield [
-                    (line, number, values, tuple(triage) if triage else None, triage_id, spare_id)
-                    for line, number, values, triage, triage_id, spare_id in message[1]
-                ]
+                yield message[1]
             elif kind == "done":
                 return
             elif kind == "invalid":
@@ -338,11 +342,16 @@ class _WorkerBatches:
         self.stdout.close()
 
 
-def _import_writes(
-    store: Store, batch: list[_Validated], seen_numbers: dict[str, int]
-) -> list[Write]:
-    """The writes for one validated batch; a number seen on an earlier line is refused."""
-    writes: list[Write] = []
+def _write_batch(
+    store: Store, author: str, batch: list[_Validated], seen_numbers: dict[str, int]
+) -> None:
+    """Write one validated batch; a number seen on an earlier line is refused.
+
+    A person the store has never seen goes in directly (:meth:`Store.record_fresh`); one it holds
+    (live under that number, or a row under the same id: a tombstone, a record a triage event came
+    before) gets the fields that differ (:meth:`Store.record_many`). The log keeps the lines'
+    order either way.
+    """
     numbers = []
     for line, number, *_rest in batch:
         if number is None:
@@ -357,26 +366,73 @@ def _import_writes(
             )
         numbers.append(number)
     existing = _existing_by_number(store, numbers)
-    site = store.meta.get("site")
-    for _line, number, values, triage, triage_id, spare_id in batch:
+    taken = _held_ids(
+        store,
+        [person_id for _l, number, person_id, *_r in batch if number and number not in existing],
+    )
+    fresh_run: list[materialise.FreshPerson] = []
+    writes: list[Write] = []
+    for _line, number, person_id, values, site_defaulted, triage, triage_id in batch:
         current = existing.get(number) if number else None
-        person_id = (
-            current["id"] if current else person_id_for_number(number) if number else spare_id
-        )
-        assert person_id is not None
-        if current is None:
-            values.setdefault("site", site)
-            changed = values
-        else:
-            changed = {k: v for k, v in values.items() if current.get(k) != v}
-        if changed:
-            writes.append(Write("person", person_id, changed))
-        if triage is not None and (
-            current is None or (current.get("category"), current.get("refinement")) != triage
-        ):
+        if current is None and person_id not in taken:
+            if writes:
+                store.record_many(writes, author)
+                writes = []
+            fresh_run.append(
+                (
+                    person_id,
+                    values,
+                    triage_id,
+                    None if triage is None else _triage_values(person_id, triage, None),
+                )
+            )
+            continue
+        if fresh_run:
+            store.record_fresh(fresh_run, author)
+            fresh_run = []
+        writes.extend(_update_writes(current, person_id, values, site_defaulted, triage, triage_id))
+    if fresh_run:
+        store.record_fresh(fresh_run, author)
+    if writes:
+        store.record_many(writes, author)
+
+
+def _update_writes(
+    current: dict[str, Any] | None,
+    person_id: str,
+    values: dict[str, Any],
+    site_defaulted: bool,
+    triage: tuple[str, str | None] | None,
+    triage_id: str | None,
+) -> list[Write]:
+    """The writes of a line for a person the store holds (``current``: its live row by number)."""
+    if current is None:
+        changed = values
+    else:
+        person_id = current["id"]
+        if site_defaulted:
+            del values["site"]
+        changed = {k: v for k, v in values.items() if current.get(k) != materialise.column_value(v)}
+    writes = [Write("person", person_id, changed)] if changed else []
+    if triage is not None:
+        triage = (triage[0], triage[1])
+        if current is None or (current.get("category"), current.get("refinement")) != triage:
             assert triage_id is not None
             writes.append(Write("triage", triage_id, _triage_values(person_id, triage, None)))
     return writes
+
+
+def _held_ids(store: Store, ids: list[str]) -> set[str]:
+    """Which of these person ids have a row, live or not."""
+    held: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        held.update(
+            row[0]
+            for row in store.db.conn.execute(f"SELECT id FROM persons WHERE id IN ({marks})", chunk)
+        )
+    return held
 
 
 def _existing_by_number(store: Store, numbers: list[str]) -> dict[str, dict[str, Any]]:

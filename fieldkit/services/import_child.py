@@ -41,7 +41,9 @@ def main() -> int:
     ranges = [validation.BraceletRange(a, b) for a, b in header["ranges"]]
     out = sys.stdout.buffer
     try:
-        for batch in _validated_batches(Path(header["path"]), fmt, ranges, int(header["batch"])):
+        for batch in _validated_batches(
+            Path(header["path"]), fmt, ranges, header["site"], int(header["batch"])
+        ):
             write_frame(out, ["batch", batch])
         write_frame(out, ["done"])
     except ValidationError as exc:

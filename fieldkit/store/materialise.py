@@ -10,7 +10,7 @@ Append-only facts are inserted once by id.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -36,7 +36,8 @@ STAGE_RANK = {"identified": 1, "announced": 2}
 _JSON_TYPES = (dict, list)
 
 
-def _column_value(value: Any) -> Any:
+def column_value(value: Any) -> Any:
+    """A field's value as its column holds it (JSON text for a map or a list)."""
     if isinstance(value, _JSON_TYPES):
         return dumps(value)
     return value
@@ -155,7 +156,7 @@ def _merge_mutable(
                     clock[name] = [change.hlc, change.origin, change.change_id]
                     column = "deleted" if name == DELETED else name
                     updates[column] = (
-                        (1 if value else 0) if name == DELETED else _column_value(value)
+                        (1 if value else 0) if name == DELETED else column_value(value)
                     )
         newest = max(c.hlc for c in group)
         if row is None:
@@ -184,10 +185,9 @@ def _merge_mutable(
     return recheck
 
 
-def _new_row(
-    spec: EntitySpec, change: Change, events: dict[str, list[Change]] | None
-) -> dict[str, Any]:
-    """The row of a record created by a single change (the bulk-import path: kept lean).
+def fresh_columns(spec: EntitySpec, values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The columns a record created by a single change takes from its values (only those that
+    hold a value), and the fields its clock names, sorted.
 
     Only the columns that hold a value: binding a NULL costs the SQLite driver an adaptation
     lookup per value, which made a 30-column insert of mostly NULLs four times slower.
@@ -195,7 +195,7 @@ def _new_row(
     fields = spec.fields
     row: dict[str, Any] = {}
     written: list[str] = []
-    for name, value in change.values.items():
+    for name, value in values.items():
         if name in fields:
             if value is not None:
                 row[name] = dumps(value) if isinstance(value, _JSON_TYPES) else value
@@ -207,6 +207,32 @@ def _new_row(
         else:
             continue
         written.append(name)
+    written.sort()
+    return row, written
+
+
+def clock_head(written: Sequence[str]) -> str:
+    """The stored clock of a record written by one change, up to the stamp (see
+    :func:`encode_clock`): :func:`clock_text` completes it."""
+    if len(written) > 1:
+        return '{"=":' + dumps(written) + ',"@":['
+    if written:
+        return "{" + dumps(written[0]) + ":["
+    return ""
+
+
+def clock_text(head: str, hlc: int, origin_json: str, change_id_json: str) -> str:
+    """:func:`clock_head` completed with the stamp ``[hlc, origin, change_id]`` (JSON texts)."""
+    if not head:
+        return "{}"
+    return f"{head}{hlc},{origin_json},{change_id_json}]}}"
+
+
+def _new_row(
+    spec: EntitySpec, change: Change, events: dict[str, list[Change]] | None
+) -> dict[str, Any]:
+    """The row of a record created by a single change (most records a sync brings: kept lean)."""
+    row, written = fresh_columns(spec, change.values)
     first_hlc, first_origin, first_author = change.hlc, change.origin, change.author
     newest = first_hlc
     person_events = events.pop(change.entity_id, None) if events is not None else None
@@ -224,12 +250,9 @@ def _new_row(
     row["created_origin"] = first_origin
     row["created_by"] = first_author
     row["updated_hlc"] = newest
-    stamp = [change.hlc, change.origin, change.change_id]
-    if len(written) > 1:
-        written.sort()
-        row["clock"] = dumps({"@": stamp, "=": written})
-    else:
-        row["clock"] = dumps({name: stamp for name in written})
+    row["clock"] = clock_text(
+        clock_head(written), change.hlc, dumps(change.origin), dumps(change.change_id)
+    )
     return row
 
 
@@ -255,6 +278,17 @@ def _insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict[str, Any
         db.conn.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
 
 
+def fact_columns(
+    fields: Mapping[str, Any], values: Mapping[str, Any]
+) -> tuple[tuple[str, ...], list[Any]]:
+    """The columns of a fact that hold a value (see :func:`fresh_columns`), and their values."""
+    held = tuple(k for k, v in values.items() if v is not None and k in fields)
+    return held, [
+        dumps(value) if isinstance(value, _JSON_TYPES) else value
+        for value in map(values.__getitem__, held)
+    ]
+
+
 def _insert_facts(
     db: sqlite_utils.Database,
     spec: EntitySpec,
@@ -269,19 +303,9 @@ def _insert_facts(
         # a fact is written once; should two claim one id, the first by (hlc, origin) stands
         change = group[0] if len(group) == 1 else min(group, key=lambda c: c.order_key)
         values = change.values
-        held = tuple(k for k, v in values.items() if v is not None and k in fields)
+        held, held_values = fact_columns(fields, values)
         by_fields[held].append(
-            [
-                entity_id,
-                *[
-                    dumps(value) if isinstance(value, _JSON_TYPES) else value
-                    for value in map(values.__getitem__, held)
-                ],
-                change.hlc,
-                change.origin,
-                change.author,
-                change.change_id,
-            ]
+            [entity_id, *held_values, change.hlc, change.origin, change.author, change.change_id]
         )
         person_id = values.get("person_id")
         if tracked and isinstance(person_id, str):
@@ -373,10 +397,14 @@ def row_to_change(row: Sequence[Any]) -> Change:
 
 
 def change_body(change: Change) -> str:
-    values = change.values
+    return body_text(change.values, change.base)
+
+
+def body_text(values: Mapping[str, Any], base: Mapping[str, Any] | None = None) -> str:
+    """A change's values and base as the log stores them."""
     body: dict[str, Any] = {"v": values if type(values) is dict else dict(values)}
-    if change.base:
-        body["b"] = dict(change.base)
+    if base:
+        body["b"] = dict(base)
     return dumps(body)
 
 
@@ -410,3 +438,82 @@ def refresh_conflicts(db: sqlite_utils.Database, entity_ids: Iterable[str]) -> N
                 for item in items
             ],
         )
+
+
+# -- fresh persons: the bulk-import path ----------------------------------------------------
+# Persons the store has never seen, each with at most one triage event: rows go in directly,
+# without the merge's lookups and without a Change object per write. The log and the tables end
+# byte for byte as ``Store.record_many`` would leave them (tests/integration/test_import.py).
+
+FreshPerson = tuple[str, Mapping[str, Any], str | None, Mapping[str, Any] | None]
+"""A person never seen: its id, its values, the id and the values of its triage event (or None)."""
+
+_PERSON_TAIL = ("id", "created_hlc", "created_origin", "created_by", "updated_hlc", "clock")
+_TRIAGE_TAIL = ("triage_hlc", "triage_origin")
+
+
+def write_fresh(
+    db: sqlite_utils.Database,
+    persons: Sequence[FreshPerson],
+    origin: str,
+    seq: int,
+    stamps: Iterator[int],
+    author: str,
+) -> int:
+    """Log and materialise fresh persons written at ``origin`` after ``seq``: one change per
+    person, then one per triage event, in order, each with the next stamp; returns the last seq."""
+    person_spec, triage_spec = ENTITIES["person"], ENTITIES["triage"]
+    origin_json = dumps(origin)
+    change_id_head = origin_json[:-1] + ":"
+    heads: dict[tuple[str, ...], str] = {}
+    changes: list[tuple[Any, ...]] = []
+    rows: dict[tuple[tuple[str, ...], bool], list[list[Any]]] = defaultdict(list)
+    facts: dict[tuple[str, ...], list[list[Any]]] = defaultdict(list)
+    for person_id, values, triage_id, triage_values in persons:
+        seq += 1
+        hlc = next(stamps)
+        changes.append((origin, seq, hlc, "person", person_id, body_text(values), author))
+        row, written = fresh_columns(person_spec, values)
+        shape = tuple(written)
+        head = heads.get(shape)
+        if head is None:
+            head = heads[shape] = clock_head(written)
+        clock = clock_text(head, hlc, origin_json, f'{change_id_head}{seq}"')
+        if triage_values is None:
+            rows[(tuple(row), False)].append(
+                [*row.values(), person_id, hlc, origin, author, hlc, clock]
+            )
+            continue
+        assert triage_id is not None
+        seq += 1
+        triage_hlc = next(stamps)
+        changes.append(
+            (origin, seq, triage_hlc, "triage", triage_id, body_text(triage_values), author)
+        )
+        held, held_values = fact_columns(triage_spec.fields, triage_values)
+        facts[held].append([triage_id, *held_values, triage_hlc, origin, author, f"{origin}:{seq}"])
+        for name in ("category", "refinement"):  # what _derived takes from a single event
+            if triage_values.get(name) is not None:
+                row[name] = triage_values[name]
+        rows[(tuple(row), True)].append(
+            [*row.values(), person_id, hlc, origin, author, triage_hlc, clock, triage_hlc, origin]
+        )
+    db.conn.executemany(
+        "INSERT INTO changes (origin, seq, hlc, entity, entity_id, body, author)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        changes,
+    )
+    for held, values_rows in facts.items():
+        cols = "".join(f"{_q(c)}, " for c in held)
+        marks = ", ".join("?" * (len(held) + 5))
+        db.conn.executemany(
+            f"INSERT OR IGNORE INTO {triage_spec.table} (id, {cols}hlc, origin, author, change_id)"
+            f" VALUES ({marks})",
+            values_rows,
+        )
+    for (columns, triaged), values_rows in rows.items():
+        names = (*columns, *_PERSON_TAIL, *(_TRIAGE_TAIL if triaged else ()))
+        cols = ", ".join(_q(c) for c in names)
+        marks = ", ".join("?" * len(names))
+        db.conn.executemany(f"INSERT INTO persons ({cols}) VALUES ({marks})", values_rows)
+    return seq

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -140,6 +140,20 @@ class Store:
             self._store(changes)
         return changes
 
+    def record_fresh(self, persons: Sequence[materialise.FreshPerson], author: str) -> None:
+        """Write persons this store has never seen, each with at most one triage event (the
+        bulk import). The log and tables end exactly as :meth:`record_many` would leave them
+        with the same writes, without its lookups."""
+        if not persons:
+            return
+        with self.transaction():
+            station = self.station_id
+            first = self._max_seq(station)
+            stamps = iter(self.clock.tick_many(sum(1 + (p[3] is not None) for p in persons)))
+            last = materialise.write_fresh(self.db, persons, station, first, stamps, author)
+            self._advance_origins({station: range(first + 1, last + 1)})
+            self._save_clock()
+
     def _histories_for(self, writes: Sequence[Write]) -> dict[str, list[Change]]:
         """The logged changes of the existing mutable records these writes touch."""
         wanted: set[str] = set()
@@ -200,7 +214,13 @@ class Store:
         )
         recheck = materialise.apply_to_tables(self.db, changes)
         materialise.refresh_conflicts(self.db, sorted(recheck))
-        self._advance_origins(changes)
+        seqs: dict[str, set[int]] = defaultdict(set)
+        for change in changes:
+            seqs[change.origin].add(change.seq)
+        self._advance_origins(seqs)
+        self._save_clock()
+
+    def _save_clock(self) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)", [str(self.clock.last)]
         )
@@ -213,10 +233,9 @@ class Store:
         row = self.db.execute("SELECT max_seq FROM origins WHERE origin = ?", [origin]).fetchone()
         return int(row[0]) if row else 0
 
-    def _advance_origins(self, changes: Sequence[Change]) -> None:
-        seqs: dict[str, set[int]] = defaultdict(set)
-        for change in changes:
-            seqs[change.origin].add(change.seq)
+    def _advance_origins(self, seqs: Mapping[str, Collection[int]]) -> None:
+        """Record, per origin, the seqs just stored (distinct): the highest, and up to where
+        every one is held."""
         for origin, held_now in seqs.items():
             high = max(held_now)
             row = self.db.execute(

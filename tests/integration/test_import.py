@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from fieldkit.domain.changes import DELETED
+from fieldkit.domain.hlc import HybridClock
+from fieldkit.domain.ids import person_id_for_number
 from fieldkit.errors import ValidationError
 from fieldkit.i18n import set_language
 from fieldkit.services import exchange
-from fieldkit.store import queries
-from fieldkit.store.store import Store
+from fieldkit.services.station import open_station
+from fieldkit.store import materialise, queries
+from fieldkit.store.store import Store, Write
+from tests.conftest import PASSPHRASE
 
 
 def _number(i: int) -> str:
@@ -117,6 +123,7 @@ def test_a_reimport_updates_only_what_changed(
 ) -> None:
     store = make_station(role="ciav")
     records = _records(20)
+    records.append({"category": "UR", "nf399": _number(99), "x_description": {"hair": "roux"}})
     exchange.import_jsonl(store, "import", _write(tmp_path / "p.jsonl", records))
     before = len(store.all_changes())
     records[4]["category"] = "UA"  # was UA already (4 % 4 == 0): nothing
@@ -139,3 +146,114 @@ def test_a_child_that_dies_is_reported_and_nothing_is_kept(
         exchange.import_jsonl(store, "import", _write(tmp_path / "p.jsonl", _records(10)))
     assert "rien n'a été importé" in raised.value.message
     assert queries.bilan(store.db).total == 0
+
+
+def test_fresh_persons_go_in_exactly_as_the_general_write_path_would_write_them(
+    make_station: Callable[..., Store], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Store.record_fresh (the bulk path) against Store.record_many with the same writes: the
+    same store, the same clock and the same ids give the same database, row for row. The file
+    mixes new persons with persons the store holds (live, deleted, known only from a triage event,
+    numbered after their creation), so that both paths run, interleaved."""
+    monkeypatch.setattr(exchange, "IMPORT_BATCH", 5)
+    monkeypatch.setattr(exchange, "PARALLEL_IMPORT_BYTES", 1 << 40)  # inline: ids drawn here
+    origin = make_station(role="ciav", name="A", site="Bataclan")
+    exchange.import_jsonl(
+        origin,
+        "setup",
+        _write(
+            tmp_path / "setup.jsonl",
+            [
+                {"nf399": _number(1), "family_name": "Martin", "category": "UR"},
+                {"nf399": _number(2), "family_name": "Durand", "category": "UA"},
+                {"family_name": "Petit", "category": "Impliqué"},
+            ],
+        ),
+    )
+    unnumbered = next(
+        row["id"] for row in origin.db.query("SELECT id FROM persons WHERE nf399 IS NULL")
+    )
+    origin.record_many(
+        [
+            Write("person", person_id_for_number(_number(2)), {DELETED: True}),
+            Write(
+                "triage",
+                "t-stub",
+                {"person_id": person_id_for_number(_number(3)), "category": "UR"},
+            ),
+            Write("person", unnumbered, {"nf399": _number(4)}),
+        ],
+        "setup",
+    )
+    origin.close()
+    shutil.copytree(tmp_path / "A", tmp_path / "B")
+    records: list[dict[str, object]] = [
+        {"nf399": _number(10), "category": "UA", "refinement": "EU", "family_name": "Zoé"},
+        {"category": "DCD", "x_description": {"hair": "brun", "build": "mince"}},
+        {"nf399": _number(1), "family_name": "Martin-Roux", "category": "UR"},  # held: a field
+        {"nf399": _number(11), "given_names": "李小龍", "site": "Rue de Charonne"},  # no triage
+        {"nf399": _number(2), "family_name": "Durand", "category": "UR"},  # deleted row
+        {"nf399": _number(3), "family_name": "Moreau"},  # row made by a triage event
+        {"nf399": _number(4), "given_names": "Léa", "category": "UA"},  # numbered later
+    ]
+    records += [{"nf399": _number(20 + i), "category": "UR", "refinement": "U2"} for i in range(9)]
+    source = _write(tmp_path / "p.jsonl", records)
+
+    runs = [
+        _import_counting(tmp_path / name, source, fresh, monkeypatch)
+        for name, fresh in (("A", Store.record_fresh), ("B", _record_fresh_by_record_many))
+    ]
+    (calls, dump), (reference_calls, reference_dump) = runs
+    assert calls == reference_calls
+    assert "fresh" in calls and "many" in calls
+    assert len(dump["persons"]) == 3 + 13 and len(dump["changes"]) > 30
+    assert dump == reference_dump
+
+
+def _record_fresh_by_record_many(
+    store: Store, persons: list[materialise.FreshPerson], author: str
+) -> None:
+    """What Store.record_fresh must amount to: these writes through Store.record_many."""
+    writes = []
+    for person_id, values, triage_id, triage_values in persons:
+        writes.append(Write("person", person_id, values))
+        if triage_values is not None:
+            assert triage_id is not None
+            writes.append(Write("triage", triage_id, triage_values))
+    _RECORD_MANY(store, writes, author)  # not the counting one the test puts in its place
+
+
+_RECORD_MANY = Store.record_many
+
+
+def _import_counting(
+    home: Path,
+    source: Path,
+    record_fresh: Callable[..., None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[list[str], dict[str, list[tuple[object, ...]]]]:
+    """Import with a fixed clock and numbered ids; which write path ran, in order, and every
+    table's rows in storage order."""
+    counter = iter(range(1, 1000))
+    monkeypatch.setattr(exchange, "new_id", lambda: f"id-{next(counter):04d}")
+    calls: list[str] = []
+    record_many = Store.record_many
+
+    def fresh(store: Store, persons: list[materialise.FreshPerson], author: str) -> None:
+        calls.append("fresh")
+        record_fresh(store, persons, author)
+
+    def many(store: Store, writes: list[Write], author: str) -> object:
+        calls.append("many")
+        return record_many(store, writes, author)
+
+    store = open_station(home, PASSPHRASE)
+    store.clock = HybridClock(store.clock.last, lambda: 1_900_000_000_000)
+    with monkeypatch.context() as patch:
+        patch.setattr(Store, "record_fresh", fresh)
+        patch.setattr(Store, "record_many", many)
+        exchange.import_jsonl(store, "import", source)
+    tables = [r[0] for r in store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    dump = {t: store.db.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
+    store.close()
+    return calls, dump
