@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import os
 import re
 import struct
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -618,6 +619,19 @@ FONT_CANDIDATES = (
     "C:/Windows/Fonts/arial.ttf",
 )
 FONT_ENV = "FIELDKIT_FONT"
+# Fonts for the scripts the body font lacks (Chinese, Japanese, Korean above all), taken when a
+# certificate needs them: those of FIELDKIT_FALLBACK_FONTS (paths separated by the system's path
+# separator) first, then these.
+FALLBACK_FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Debian: fonts-noto-cjk
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",  # Debian: fonts-droid-fallback
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # Debian: fonts-wqy-microhei
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",  # Fedora
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",  # Arch
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+FALLBACK_FONT_ENV = "FIELDKIT_FALLBACK_FONTS"
 
 
 @dataclass(frozen=True)
@@ -653,6 +667,59 @@ def add_body_font(pdf: Any) -> str | None:
     pdf.add_font("body", "", str(font))
     pdf.add_font("body", "B", str(bold if bold.is_file() else font))
     return "body"
+
+
+def add_fallback_fonts(pdf: Any, values: Sequence[str]) -> None:
+    """Give ``pdf`` fallback fonts for the characters of ``values`` its body font lacks.
+
+    A certificate must show a name as it is written: when no font of the machine has some of
+    its characters, this refuses, naming them, before anything is recorded.
+    """
+    body = unicode_font()
+    needed = {ord(ch) for value in values for ch in value if ch.isprintable() and not ch.isspace()}
+    missing = needed - font_characters(str(body)) if body else needed
+    chosen: list[str] = []
+    for candidate in fallback_font_candidates():
+        if not missing:
+            break
+        covered = missing & font_characters(candidate)
+        if covered:
+            chosen.append(candidate)
+            missing -= covered
+    if missing:
+        in_order = dict.fromkeys(ch for value in values for ch in value if ord(ch) in missing)
+        shown = "".join(list(in_order)[:12])
+        raise FieldkitError(
+            _(
+                "This station has no font to print {characters}: install the Noto CJK fonts"
+                " (Debian package fonts-noto-cjk) or name a font that has them in"
+                " FIELDKIT_FALLBACK_FONTS. Nothing was recorded."
+            ).format(characters=shown)
+        )
+    names = []
+    for index, path in enumerate(chosen):
+        names.append(f"fallback{index}")
+        pdf.add_font(names[-1], "", path, collection_font_number=0)
+    if names:
+        pdf.set_fallback_fonts(names, exact_match=False)  # bold falls back to the regular face
+
+
+def fallback_font_candidates() -> list[str]:
+    listed = os.environ.get(FALLBACK_FONT_ENV, "").split(os.pathsep)
+    return [path for path in [*listed, *FALLBACK_FONT_CANDIDATES] if path and Path(path).is_file()]
+
+
+@functools.lru_cache(maxsize=16)
+def font_characters(path: str) -> frozenset[int]:
+    """The code points a font file (TrueType, OpenType or the first face of a collection) draws;
+    none when it cannot be read as a font."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        with TTFont(path, fontNumber=0, lazy=True) as font:
+            return frozenset(font.getBestCmap() or {})
+    except Exception:  # any file may be named: a broken or foreign one simply draws nothing
+        return frozenset()
 
 
 def unicode_font() -> Path | None:
@@ -691,6 +758,8 @@ def render_pdf(text: CertificateText) -> bytes:
     family = add_body_font(pdf) or "Helvetica"
     if family == "Helvetica":
         _require_latin1(text)
+    else:
+        add_fallback_fonts(pdf, _printed_values(text))
     pdf.set_title(text.kind_title)
     pdf.set_creator("fieldkit")
     pdf.set_keywords(text.payload)
@@ -820,17 +889,29 @@ def render_pdf(text: CertificateText) -> bytes:
     return bytes(pdf.output())
 
 
-def _require_latin1(text: CertificateText) -> None:
-    values = [
+PRINTED_PERSON_FIELDS = ("family_name", "given_names", "birth_date", "nf399")
+
+
+def _printed_values(text: CertificateText) -> list[str]:
+    """The texts of a certificate that come from the station and the person, as printed."""
+    return [
+        text.kind_title,
+        text.station,
+        text.incident,
         text.clinician,
+        text.registration,
         text.place,
         text.declaration,
         text.findings or "",
         text.impact or "",
-        *(str(v) for v in text.person.values() if isinstance(v, str)),
+        text.hotline,
+        *(str(text.person.get(name) or "") for name in PRINTED_PERSON_FIELDS),
     ]
+
+
+def _require_latin1(text: CertificateText) -> None:
     try:
-        for value in values:
+        for value in _printed_values(text):
             value.encode("latin-1")
     except UnicodeEncodeError:
         raise FieldkitError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -255,13 +256,49 @@ def test_english_reasons(issued: tuple[Store, certs.IssuedCertificate, bytes]):
 
 def test_names_in_every_script_are_printed(pump: Store, tmp_path: Path):
     for index, (family, given) in enumerate(
-        [("بن علي", "ياسمين"), ("王", "小明"), ("Ørsted-Łukasiewicz", "Zoë"), ("[b]x[/b]", "Anna")]
+        [("بن علي", "ياسمين"), ("Ørsted-Łukasiewicz", "Zoë"), ("[b]x[/b]", "Anna")]
     ):
         person_id = _declared(
             pump, f"FR075BSPP2026TR00013{index}", family_name=family, given_names=given
         )
         cert = _issue(pump, person_id, tmp_path / f"c{index}.pdf", kind="care")
         assert certs.verify(cert.path.read_bytes(), certs.known_signers(pump)).valid
+        assert b"FontFile2" in cert.path.read_bytes()  # the Unicode body font, embedded
+        assert b"Fallback" not in cert.path.read_bytes()  # its own glyphs were enough
+
+
+CJK_FONT = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"
+
+
+@pytest.mark.skipif(
+    not Path(CJK_FONT).is_file(),
+    reason="needs Debian's fonts-droid-fallback (.ci/run installs it where it can)",
+)
+def test_chinese_names_are_printed_with_a_fallback_font(
+    pump: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(certs, "FALLBACK_FONT_CANDIDATES", ())
+    monkeypatch.setenv(certs.FALLBACK_FONT_ENV, f"/nowhere/font.ttf{os.pathsep}{CJK_FONT}")
+    person_id = _declared(pump, family_name="王", given_names="小明")
+    data = _issue(pump, person_id, tmp_path / "c.pdf").path.read_bytes()
+    assert certs.verify(data, certs.known_signers(pump)).valid
+    assert b"/BaseFont /" in data and b"DroidSansFallback" in data  # embedded, used for 王 小明
+    assert len(certs.certificates(pump)) == 1
+
+
+def test_a_name_no_font_can_print_is_refused_before_anything_is_recorded(
+    pump: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(certs, "FALLBACK_FONT_CANDIDATES", ())
+    not_a_font = tmp_path / "font.ttf"
+    not_a_font.write_bytes(b"\x00\x01\x00\x00 not a font")
+    monkeypatch.setenv(certs.FALLBACK_FONT_ENV, str(not_a_font))
+    person_id = _declared(pump, family_name="王", given_names="小明")
+    with pytest.raises(FieldkitError) as refused:
+        _issue(pump, person_id, tmp_path / "c.pdf")
+    assert refused.value.message.startswith("Ce poste n'a aucune police pour imprimer 王小明 :")
+    assert "fonts-noto-cjk" in refused.value.message
+    assert certs.certificates(pump) == [] and not (tmp_path / "c.pdf").exists()
 
 
 def test_certificate_refusals(pump: Store, tmp_path: Path, make_station: Callable[..., Any]):
