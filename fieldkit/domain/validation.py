@@ -257,14 +257,21 @@ _GUESS_WORDS = re.compile(
     r"possible|sans doute|vraisemblablement|presume|presumee|presumement|suppose|supposee|"
     r"semble etre|ressemble a|alias|aka|a k a|possibly|probably|maybe|perhaps|presumably|"
     r"presumed|supposedly|might be|could be|may be|believed to be|thought to be|looks like|"
-    r"inconnu|inconnue|unknown|non identifie|non identifiee|unidentified"
+    r"inconnu|inconnue|unknown|non identifie|non identifiee|unidentified|"
+    r"eventuellement|vraisemblable|incertain|incertaine|a confirmer|a verifier|non confirme|"
+    r"non confirmee|non verifie|non verifiee|sous reserve|selon|"
+    r"likely|unconfirmed|unverified|to be confirmed|to be verified|tbc|uncertain"
     r")\b"
 )
+# Abbreviated hedges, read on the text itself (the dot is what makes them abbreviations).
+_GUESS_ABBREVIATIONS = re.compile(r"(?:^|[\s(])(?:prob|poss|prés|pres|env)\.", re.IGNORECASE)
 
 
 def _is_guess(text: str, words: str) -> bool:
-    if any(mark in text for mark in _QUESTION_MARKS) or "=" in text:
-        return True
+    if any(mark in text for mark in _QUESTION_MARKS) or "=" in text or "/" in text:
+        return True  # "Dupont ?", "X = Dupont", "Dupont/Durand"
+    if _GUESS_ABBREVIATIONS.search(text):
+        return True  # "prob. Dupont", "poss. Dupont"
     tokens = words.split()
     if len(tokens) > 1 and _X_FIRST.fullmatch(tokens[0]):
         return True  # "X Dupont", "X (Dupont)", "X dit Dupont", "X ou Dupont"

@@ -78,6 +78,9 @@ NAMES = [
     "Σωκράτης",
     "Дмитрий",
     "Malcolm X",
+    "Probst",
+    "Possamai",
+    "Ou-Yang",
     "می\u200cخواهم",  # Persian with a zero-width non-joiner, which is part of the spelling
 ]
 
@@ -241,6 +244,22 @@ GUESS = (
         "présumé Dupont",
         "Dupont sans doute",
         "could be Smith",
+        "Dupont (à confirmer)",
+        "Dupont à vérifier",
+        "Dupont non confirmé",
+        "Dupont non confirmée",
+        "éventuellement Dupont",
+        "Dupont vraisemblable",
+        "Dupont (incertain)",
+        "Dupont sous réserve",
+        "Dupont (selon témoin)",
+        "Dupont/Durand",
+        "prob. Dupont",
+        "Poss. Dupont",
+        "Dupont (to be confirmed)",
+        "Dupont (unconfirmed)",
+        "Dupont TBC",
+        "Dupont (likely)",
     ],
 )
 def test_a_guessed_identity_is_refused_and_sent_to_the_police_as_a_lead(value: str) -> None:
