@@ -525,6 +525,7 @@ def enquiry_add(home: Path, passphrase_file: Path | None, **fields: str | None) 
 
 _ENQUIRY_LISTED = (
     "id",
+    "reference",
     "enquirer_name",
     "relation",
     "sought_family_name",
@@ -541,7 +542,7 @@ _ENQUIRY_LISTED = (
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines output.")
 def enquiry_list(home: Path, passphrase_file: Path | None, as_json: bool) -> None:
     """The station's enquiries, oldest first, with what the family may be told."""
-    from fieldkit.services.caf import enquiries
+    from fieldkit.services.caf import enquiries, enquiry_reference
 
     store = _open(home, passphrase_file)
     try:
@@ -549,13 +550,17 @@ def enquiry_list(home: Path, passphrase_file: Path | None, as_json: bool) -> Non
     finally:
         store.close()
     for row in rows:
+        row["reference"] = enquiry_reference(row)
         if as_json:
             click.echo(json.dumps({k: row.get(k) for k in _ENQUIRY_LISTED}, ensure_ascii=False))
         else:
             sought = " ".join(
                 p for p in (row.get("sought_family_name"), row.get("sought_given_names")) if p
             )
-            click.echo(f"{row['id']}\t{sought}\t{row.get('status') or ''}\t{row['outcome_text']}")
+            click.echo(
+                f"{row['id']}\t{row['reference']}\t{sought}\t{row.get('status') or ''}"
+                f"\t{row['outcome_text']}"
+            )
 
 
 # --- registration ------------------------------------------------------------------------------

@@ -232,6 +232,7 @@ ENQUIRY = EntitySpec(
             "last_time",
             "ante_mortem",
             "status",
+            "reference",  # what the family quotes: the desk's station name and its count
         )
     },
 )

@@ -263,13 +263,16 @@ _GUESS_WORDS = re.compile(
     r"likely|unconfirmed|unverified|to be confirmed|to be verified|tbc|uncertain"
     r")\b"
 )
+_ALTERNATIVES = re.compile(r"\w\s*/\s*\w")
 # Abbreviated hedges, read on the text itself (the dot is what makes them abbreviations).
 _GUESS_ABBREVIATIONS = re.compile(r"(?:^|[\s(])(?:prob|poss|prés|pres|env)\.", re.IGNORECASE)
 
 
 def _is_guess(text: str, words: str) -> bool:
-    if any(mark in text for mark in _QUESTION_MARKS) or "=" in text or "/" in text:
-        return True  # "Dupont ?", "X = Dupont", "Dupont/Durand"
+    if any(mark in text for mark in _QUESTION_MARKS) or "=" in text:
+        return True  # "Dupont ?", "X = Dupont"
+    if _ALTERNATIVES.search(text):
+        return True  # "Dupont/Durand", "Dupont / Durand"
     if _GUESS_ABBREVIATIONS.search(text):
         return True  # "prob. Dupont", "poss. Dupont"
     tokens = words.split()

@@ -8,6 +8,7 @@ even hold one.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,9 @@ def _sought(row: dict[str, Any]) -> str:
     return " · ".join([names or _("(no name)"), *map(str, details)])
 
 
-def enquiry_option(number: int, row: dict[str, Any]) -> Text:
+def enquiry_option(row: dict[str, Any]) -> Text:
     text = Text()
-    text.append(f"{number:04d} ", style="bold")
+    text.append(f"{caf.enquiry_reference(row)} ", style="bold")
     text.append(f"{_time(row.get('created_hlc'))}  ")
     text.append(_sought(row), style="bold")
     text.append("  ← " + str(row.get("enquirer_name") or ""))
@@ -88,12 +89,12 @@ def enquiry_option(number: int, row: dict[str, Any]) -> Text:
     return text
 
 
-def enquiry_sheet(number: int, row: dict[str, Any], by: str) -> Text:
+def enquiry_sheet(row: dict[str, Any], by: str) -> Text:
     """The enquiry as the desk reads it back, and the answer it may give."""
     text = Text()
     text.append(
         _("Enquiry no. {n} · {time} · taken by {who}").format(
-            n=f"{number:04d}", time=_time(row.get("created_hlc")), who=by
+            n=caf.enquiry_reference(row), time=_time(row.get("created_hlc")), who=by
         )
         + "\n",
         style="bold",
@@ -124,12 +125,12 @@ def enquiry_sheet(number: int, row: dict[str, Any], by: str) -> Text:
     return text
 
 
-def printout(number: int, row: dict[str, Any], incident: str, hotline: str) -> str:
+def printout(row: dict[str, Any], incident: str, hotline: str) -> str:
     """The sheet handed to the family: their enquiry number, the answer, whom to call, where."""
     lines = [
         _("Family reception centre · {incident}").format(incident=incident),
         "",
-        _("Enquiry no. {n}").format(n=f"{number:04d}"),
+        _("Enquiry no. {n}").format(n=caf.enquiry_reference(row)),
         _("Person sought: ") + _sought(row),
         "",
         _("What we can tell you now:"),
@@ -208,10 +209,9 @@ class EnquiryScreen(ModalScreen[None]):
         Binding("i", "print", _("Print for the family")),
     ]
 
-    def __init__(self, home: CafScreen, number: int, enquiry_id: str) -> None:
+    def __init__(self, home: CafScreen, enquiry_id: str) -> None:
         super().__init__()
         self.home = home
-        self.number = number
         self.enquiry_id = enquiry_id
 
     def compose(self) -> ComposeResult:
@@ -233,13 +233,13 @@ class EnquiryScreen(ModalScreen[None]):
         row = self._row()
         if row is not None:
             by = str(row.get("created_by") or "")
-            self.query_one("#sheet", Static).update(enquiry_sheet(self.number, row, by))
+            self.query_one("#sheet", Static).update(enquiry_sheet(row, by))
 
     def action_print(self) -> None:
         row = self._row()
         if row is None:
             return
-        path = self.home.write_printout(self.number, row)
+        path = self.home.write_printout(row)
         self.query_one("#printed", Static).update(
             Text(_("Printout ready: {path}").format(path=path), style="bold")
         )
@@ -289,17 +289,11 @@ class CafScreen(StationHome):
         widget = self.query_one("#enquiries", OptionList)
         highlighted = widget.highlighted
         widget.clear_options()
-        total = len(self.rows)
         if not self.rows:
             widget.add_option(Option(Text(_("No enquiry yet: n to take one."), style="italic")))
             return
-        widget.add_options(
-            [
-                Option(enquiry_option(total - i, row), id=row["id"])
-                for i, row in enumerate(self.rows)
-            ]
-        )
-        widget.highlighted = min(highlighted or 0, total - 1)
+        widget.add_options([Option(enquiry_option(row), id=row["id"]) for row in self.rows])
+        widget.highlighted = min(highlighted or 0, len(self.rows) - 1)
 
     def _say(self, message: str, error: bool = False) -> None:
         self.query_one("#message", Static).update(
@@ -337,15 +331,15 @@ class CafScreen(StationHome):
         if index is None or index >= len(self.rows):
             return
         row = self.rows[index]
-        self.app.push_screen(EnquiryScreen(self, len(self.rows) - index, row["id"]))
+        self.app.push_screen(EnquiryScreen(self, row["id"]))
 
-    def write_printout(self, number: int, row: dict[str, Any]) -> Path:
+    def write_printout(self, row: dict[str, Any]) -> Path:
         home = Path(getattr(self.app, "home", Path(".")))
         folder = home / "printouts"
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"enquiry-{number:04d}.txt"
+        reference = re.sub(r"[^\w-]+", "_", caf.enquiry_reference(row), flags=re.ASCII)
+        path = folder / f"enquiry-{reference}.txt"
         text = printout(
-            number,
             row,
             self.store.meta.get("incident", ""),
             self.store.meta.get(HOTLINE_META) or DEFAULT_HOTLINE,

@@ -202,10 +202,27 @@ def record_enquiry(store: Store, author: str, **fields: Any) -> str:
         raise PermissionDenied(_("This station's role may not record family enquiries."))
     values = validated_enquiry(fields)
     values["status"] = "open"
-    assert set(values) <= set(ENQUIRY.fields)
     enquiry_id = new_id()
-    store.record("enquiry", enquiry_id, values, author)
+    with store.transaction():
+        values["reference"] = _next_reference(store)
+        assert set(values) <= set(ENQUIRY.fields)
+        store.record("enquiry", enquiry_id, values, author)
     return enquiry_id
+
+
+def _next_reference(store: Store) -> str:
+    """The reference of the next enquiry taken here: this desk's name and its count, fixed once
+    given, so that a family quoting it always reaches its own enquiry."""
+    name = store.meta.get("station_name") or store.station_id[:8]
+    (taken,) = store.db.execute(
+        "SELECT count(*) FROM enquiries WHERE created_origin = ?", [store.station_id]
+    ).fetchone()
+    return f"{name}-{int(taken) + 1:04d}"
+
+
+def enquiry_reference(row: Mapping[str, Any]) -> str:
+    """What the family quotes for an enquiry (from its id for one taken before references)."""
+    return str(row.get("reference") or "E-" + str(row["id"])[-6:].upper())
 
 
 ENQUIRY_STATUSES = ("open", "closed")

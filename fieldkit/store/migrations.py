@@ -297,3 +297,10 @@ def _v6(db: sqlite_utils.Database) -> None:
     # Every query of persons by creation time is on the live persons: the partial index
     # persons_search (created_hlc first) serves them. This one only slowed every insert.
     db.execute("DROP INDEX IF EXISTS persons_by_created")
+
+
+@migration(7, "enquiries carry the reference a family quotes")
+def _v7(db: sqlite_utils.Database) -> None:
+    # The desk's station name and its count of enquiries ("CAF-1-0007"), fixed when the enquiry is
+    # taken: a number by position in a list changed when another desk's older enquiry arrived.
+    db.execute("ALTER TABLE enquiries ADD COLUMN reference TEXT")

@@ -184,7 +184,13 @@ def test_the_caf_records_and_lists_enquiries_from_the_command_line(tmp_path: Pat
         "none",
         "Pas encore d'information.",
     )
-    assert ok("enquiry", "list", *h).split("\t")[:3] == [enquiry_id, "Benali Karim", "open"]
+    assert listed[0]["reference"] == "CAF-1-0001"
+    assert ok("enquiry", "list", *h).split("\t")[:4] == [
+        enquiry_id,
+        "CAF-1-0001",
+        "Benali Karim",
+        "open",
+    ]
 
 
 def test_a_pma_may_neither_record_nor_read_enquiries(tmp_path: Path):

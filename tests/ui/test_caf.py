@@ -103,7 +103,8 @@ async def test_an_enquiry_is_taken_and_the_desk_sees_only_the_allowed_answer(
         printed = sorted((tmp_path / "printouts").glob("*.txt"))
         assert len(printed) == 1
         text = printed[0].read_text(encoding="utf-8")
-        assert "0001" in text and "officier" in text.lower()
+        assert printed[0].name == "enquiry-CAF-1-0001.txt"
+        assert "Demande n° CAF-1-0001" in text and "officier" in text.lower()
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, CafScreen)

@@ -81,6 +81,7 @@ NAMES = [
     "Probst",
     "Possamai",
     "Ou-Yang",
+    "[b]x[/b]",  # markup is text like any other (shown as typed)
     "می\u200cخواهم",  # Persian with a zero-width non-joiner, which is part of the spelling
 ]
 
@@ -254,6 +255,7 @@ GUESS = (
         "Dupont sous réserve",
         "Dupont (selon témoin)",
         "Dupont/Durand",
+        "Dupont / Durand",
         "prob. Dupont",
         "Poss. Dupont",
         "Dupont (to be confirmed)",
