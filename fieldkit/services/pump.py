@@ -8,7 +8,7 @@ it is never edited. Care given and orientation are append-only events.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from fieldkit.domain.ids import new_id, person_id_for_number
 from fieldkit.errors import PermissionDenied, ValidationError
 from fieldkit.i18n import _
 from fieldkit.services import certificates, persons
-from fieldkit.services.persons import PersonInput, require_live_person
+from fieldkit.services.persons import PersonInput, _triage_values, require_live_person
 from fieldkit.store import queries
 from fieldkit.store.store import Store, Write
 
@@ -43,8 +43,10 @@ def register_person(
 ) -> RegisterResult:
     """Register a person seen at the PUMP, with or without a victim number.
 
-    A number already known opens that person (the identity typed is added to it); no triage
-    category is needed (the PUMP does not triage), but one given is recorded.
+    A number already known opens that person: what the typed record adds goes into the fields
+    still empty (a person counted X at the PMA gives a name here), but a different identity is
+    refused, naming the person who holds the bracelet: nothing is overwritten by a registration.
+    No triage category is needed (the PUMP does not triage), but one given is recorded.
     """
     _require_pump(store, _("Only a PUMP station registers the persons it sees."))
     number, values, triage = persons.validated_person(
@@ -53,13 +55,7 @@ def register_person(
     if number is not None:
         existing = queries.person_by_number(store.db, number)
         if existing is not None:
-            persons.update_person(
-                store,
-                author,
-                existing["id"],
-                replace(data, nf399=None),
-                confirmed_outside=confirmed_outside,
-            )
+            _add_to_known(store, author, existing, values, triage)
             return RegisterResult(existing["id"], False)
     if triage is not None:
         result = persons.count_person(store, author, data, confirmed_outside=confirmed_outside)
@@ -68,6 +64,53 @@ def register_person(
     values.setdefault("site", store.meta.get("site"))
     store.record_many([Write("person", person_id, values)], author)
     return RegisterResult(person_id, True)
+
+
+IDENTITY_FIELDS = ("family_name", "given_names", "sex", "birth_date")
+
+
+def _add_to_known(
+    store: Store,
+    author: str,
+    existing: dict[str, Any],
+    values: dict[str, Any],
+    triage: tuple[str, str | None] | None,
+) -> None:
+    """Fill the empty fields of a person found by number; refuse another identity."""
+    differing = [
+        name
+        for name in IDENTITY_FIELDS
+        if values.get(name) is not None
+        and existing.get(name) not in (None, "")
+        and existing[name] != values[name]
+    ]
+    if differing:
+        held = " ".join(
+            part
+            for part in (
+                (existing.get("family_name") or "").upper(),
+                existing.get("given_names") or "",
+            )
+            if part
+        )
+        raise ValidationError(
+            _(
+                "Victim number {number} is the bracelet of {person}, recorded with another"
+                " identity: check the bracelet; to correct that person's identity, open their"
+                " record."
+            ).format(number=existing["nf399"], person=held or "X"),
+            field=differing[0],
+        )
+    empty = {
+        name: value
+        for name, value in values.items()
+        if name != "nf399" and existing.get(name) in (None, "")
+    }
+    writes = [Write("person", existing["id"], empty)] if empty else []
+    if triage is not None and triage != (existing.get("category"), existing.get("refinement")):
+        writes.append(Write("triage", new_id(), _triage_values(existing["id"], triage, None)))
+    if writes:
+        store.record_many(writes, author)
 
 
 # --- the first declaration of location -------------------------------------------------------

@@ -38,6 +38,26 @@ def test_register_with_a_number_twice_opens_the_same_person(pump: Store):
     assert queries.count_persons(pump.db) == 1
 
 
+def test_registering_a_known_bracelet_never_overwrites_another_identity(pump: Store):
+    first = pump_register(pump, nf399=NUMBER, family_name="Martin", given_names="Claire", sex="F")
+    with pytest.raises(ValidationError) as refused:
+        pump_register(pump, nf399=NUMBER, family_name="Dupont", given_names="Jean", sex="M")
+    assert refused.value.message == (
+        f"Le numéro de victime {NUMBER} est le bracelet de MARTIN Claire, enregistré sous une autre"
+        " identité : vérifiez le bracelet ; pour corriger l'identité de cette personne, ouvrez sa"
+        " fiche."
+    )
+    assert refused.value.field == "family_name"
+    row = queries.person(pump.db, first.person_id)
+    assert row is not None
+    assert (row["family_name"], row["given_names"], row["sex"]) == ("Martin", "Claire", "F")
+    # the same identity, with what was still missing: added, nothing else touched
+    again = pump_register(pump, nf399=NUMBER, family_name="Martin", phone="+33 6 12 34 56 78")
+    assert again.person_id == first.person_id and not again.created
+    row = queries.person(pump.db, first.person_id)
+    assert row is not None and (row["given_names"], row["phone"]) == ("Claire", "+33 6 12 34 56 78")
+
+
 def test_register_with_a_category_records_the_triage(pump: Store):
     result = pump_register(pump, nf399=NUMBER, category="impliqué")
     assert queries.triage_history(pump.db, result.person_id)[0]["category"] == "IMPLIQUE"
