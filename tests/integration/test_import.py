@@ -257,3 +257,11 @@ def _import_counting(
     dump = {t: store.db.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
     store.close()
     return calls, dump
+
+
+def test_a_caf_may_not_import_persons(make_station: Callable[..., Store], tmp_path: Path) -> None:
+    desk = make_station(role="caf", name="CAF-1")
+    with pytest.raises(exchange.PermissionDenied) as refused:
+        exchange.import_jsonl(desk, "import", _write(tmp_path / "p.jsonl", _records(3)))
+    assert refused.value.message == "Le rôle de ce poste ne permet pas d'importer des personnes."
+    assert desk.db.execute("SELECT count(*) FROM persons").fetchone()[0] == 0
