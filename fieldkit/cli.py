@@ -107,6 +107,12 @@ def station_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(fn)
     def wrapper(*args: Any, home: Path | None, passphrase_file: Path | None, **kwargs: Any) -> Any:
+        # "fieldkit --home DIR import F" means DIR as much as "fieldkit import --home DIR F":
+        # what the group was given goes to its command, unless the command is given its own.
+        shared = click.get_current_context().meta
+        home = home or shared.get("fieldkit.home")
+        passphrase_file = passphrase_file or shared.get("fieldkit.passphrase_file")
+        shared["fieldkit.home"], shared["fieldkit.passphrase_file"] = home, passphrase_file
         return fn(*args, home=home or default_home(), passphrase_file=passphrase_file, **kwargs)
 
     return wrapper

@@ -222,3 +222,28 @@ def test_missing_station_says_how_to_create_one(tmp_path: Path):
     result = fieldkit("bilan", "--home", str(tmp_path / "nothing"))
     assert result.returncode != 0
     assert "fieldkit init" in result.stderr
+
+
+def test_station_options_before_the_command_are_the_command_s(tmp_path: Path):
+    home = tmp_path / "given-first"
+    made = fieldkit(
+        "--home", str(home), "init", "--role", "pma", "--station", "PMA-1", "--incident", "I"
+    )
+    assert made.returncode == 0, made.stderr
+    assert (home / "station.db").is_file()
+    added = fieldkit("--home", str(home), "person", "add", "--nf399", NUMBER, "--triage", "UR")
+    assert added.returncode == 0, added.stderr
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text(PASSPHRASE)
+    env = env_with_passphrase()
+    del env["FIELDKIT_PASSPHRASE"]
+    counted = fieldkit(
+        "--home", str(home), "--passphrase-file", str(passphrase), "bilan", "--json", env=env
+    )
+    assert counted.returncode == 0, counted.stderr
+    assert json.loads(counted.stdout)["by_category"]["UR"] == 1
+    # the command's own option wins over the group's
+    other = tmp_path / "other"
+    assert fieldkit("--home", str(home), "init", "--home", str(other), "--role", "pma",
+                    "--station", "PMA-2", "--incident", "I").returncode == 0  # fmt: skip
+    assert (other / "station.db").is_file()
