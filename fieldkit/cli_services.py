@@ -43,7 +43,15 @@ def _resolve_person(store: Any, nf399: str | None, person_id: str | None) -> str
     if person_id:
         return person_id
     number = validation.validate_nf399(str(nf399), number_format(store), confirmed_outside=True)
-    row = queries.person_by_number(store.db, number)
+    binding = queries.number_binding(store.db, number)
+    if binding.kept is not None:
+        raise NotFound(
+            _(
+                "Victim number {number} was merged into the record {person_id}: give"
+                " --person {person_id} if that is the person."
+            ).format(number=number, person_id=binding.kept["id"])
+        )
+    row = binding.live
     if row is None:
         raise NotFound(
             _("No person with victim number {number} in this station's store.").format(

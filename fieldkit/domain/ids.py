@@ -44,9 +44,14 @@ def new_id(now_ms: int | None = None) -> str:
 PERSON_NUMBER_PREFIX = "nf-"
 
 
-def person_id_for_number(nf399: str) -> str:
+def person_id_for_number(nf399: str, generation: int = 1) -> str:
     """The id of the person wearing a bracelet: every station that scans it writes the same record.
 
-    A store holds one incident, so the (normalised) number alone is unique within it.
+    A store holds one incident, so the (normalised) number alone is unique within it. A number
+    whose first id is held by a record that no longer binds it (renumbered, or deleted) goes to a
+    new person under the next generation, ``nf-<number>-2``, ``nf-<number>-3``...: still the same
+    id on every station that knows the same records (a normalised number never holds a dash).
     """
-    return PERSON_NUMBER_PREFIX + nf399
+    if generation < 2:
+        return PERSON_NUMBER_PREFIX + nf399
+    return f"{PERSON_NUMBER_PREFIX}{nf399}-{generation}"

@@ -25,6 +25,7 @@ from fieldkit.screens.common import (
     category_keys_help,
     error_text,
     ok_text,
+    person_label,
 )
 from fieldkit.screens.home import PersonRows, StationHome, person_columns
 from fieldkit.screens.person_list import VirtualList
@@ -152,13 +153,26 @@ class HomeScreen(StationHome):
             self.say(error_text(exc.message))
             return
         with self.store.lock:
-            existing = queries.person_by_number(self.store.db, number)
-        if existing is not None:
+            binding = queries.number_binding(self.store.db, number)
+        if binding.live is not None:
             self._clear_number()
             self.say(
                 Text(_("{number} is already counted: its record is open.").format(number=number))
             )
-            self.open_person(existing["id"])
+            self.open_person(binding.live["id"])
+            return
+        if binding.kept is not None:  # a duplicate merged at the CIAV: the bracelet is the kept's
+            self._clear_number()
+            self.say(
+                Text(
+                    _(
+                        "{number} was merged into the record of {person}: that record is open;"
+                        " if this is someone else, put a new bracelet on them."
+                    ).format(number=number, person=person_label(binding.kept)),
+                    style="bold yellow",
+                )
+            )
+            self.open_person(binding.kept["id"])
             return
         if self.category is None:
             self.number.awaiting_category = True

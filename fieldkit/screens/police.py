@@ -559,7 +559,7 @@ class PoliceHome(PoliceActions, StationHome):
         """A full victim number (a scan) opens that person's record."""
         number = validation.normalize_scan(event.value)
         with self.store.lock:
-            row = queries.person_by_number(self.store.db, number) if number else None
+            row = queries.number_binding(self.store.db, number).person if number else None
         if row is not None and self.view == PERSONS:
             self.open_person(row["id"])
 

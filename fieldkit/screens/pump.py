@@ -484,7 +484,7 @@ class PumpHome(StationHome):
         if not number or not re.fullmatch(number_format(self.store).pattern, number):
             return
         with self.store.lock:
-            row = queries.person_by_number(self.store.db, number)
+            row = queries.number_binding(self.store.db, number).person  # its own, or merged into
         event.input.value = ""
         event.input.display = False
         self._apply_filter()

@@ -23,7 +23,13 @@ from fieldkit.domain.ids import new_id, person_id_for_number
 from fieldkit.domain.triage import international
 from fieldkit.errors import FieldkitError, PermissionDenied, ValidationError
 from fieldkit.i18n import _, current_language
-from fieldkit.services.persons import COUNTING_ROLES, PersonInput, _triage_values, person_values
+from fieldkit.services.persons import (
+    COUNTING_ROLES,
+    PersonInput,
+    _triage_values,
+    person_values,
+    shown,
+)
 from fieldkit.services.station import bracelet_ranges, number_format
 from fieldkit.store import materialise, queries
 from fieldkit.store.store import Store, Write
@@ -349,10 +355,14 @@ def _write_batch(
 ) -> None:
     """Write one validated batch; a number seen on an earlier line is refused.
 
-    A person the store has never seen goes in directly (:meth:`Store.record_fresh`); one it holds
-    (live under that number, or a row under the same id: a tombstone, a record a triage event came
-    before) gets the fields that differ (:meth:`Store.record_many`). The log keeps the lines'
-    order either way.
+    A number is looked up by the records that carry it, whatever their ids (the rules of
+    :func:`queries.number_binding`, in bulk): its live record gets the fields that differ
+    (:meth:`Store.record_many`); a number merged into another record is refused (the bracelet is
+    the kept record's: the line would renumber it). Else the line is a new person under the
+    number's free id: one the store has never seen goes in directly (:meth:`Store.record_fresh`);
+    the row a triage event made before its person gets the line's fields. A record deleted, or
+    renumbered, under the number's own id is never written into: the new person takes the next
+    generation of that id. The log keeps the lines' order either way.
     """
     numbers = []
     for line, number, *_rest in batch:
@@ -367,16 +377,30 @@ def _write_batch(
                 field="nf399",
             )
         numbers.append(number)
-    existing = _existing_by_number(store, numbers)
-    taken = _held_ids(
+    existing, kept = _existing_by_number(store, numbers)
+    held = _held_rows(
         store,
         [person_id for _l, number, person_id, *_r in batch if number and number not in existing],
     )
     fresh_run: list[materialise.FreshPerson] = []
     writes: list[Write] = []
-    for _line, number, person_id, values, site_defaulted, triage, triage_id in batch:
+    for line, number, person_id, values, site_defaulted, triage, triage_id in batch:
         current = existing.get(number) if number else None
-        if current is None and person_id not in taken:
+        fresh = current is None  # without a number: a random id, never seen
+        if fresh and number is not None:
+            if number in kept:
+                raise ValidationError(
+                    _("Line {line}: {message}").format(
+                        line=line, message=_merged_number(number, kept[number])
+                    ),
+                    field="nf399",
+                )
+            row = held.get(person_id)
+            if row is not None and not _awaiting_person(row):
+                person_id = queries.free_person_id(store.db, number)
+                row = queries.person(store.db, person_id)
+            fresh = row is None
+        if fresh:
             if writes:
                 store.record_many(writes, author)
                 writes = []
@@ -424,29 +448,55 @@ def _update_writes(
     return writes
 
 
-def _held_ids(store: Store, ids: list[str]) -> set[str]:
-    """Which of these person ids have a row, live or not."""
-    held: set[str] = set()
+def _held_rows(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The rows these person ids have, live or not (what tells whose they are)."""
+    held: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        held.update(
-            row[0]
-            for row in store.db.conn.execute(f"SELECT id FROM persons WHERE id IN ({marks})", chunk)
-        )
+        for row in store.db.query(
+            f"SELECT id, nf399, deleted, replaced_by FROM persons WHERE id IN ({marks})", chunk
+        ):
+            held[row["id"]] = row
     return held
 
 
-def _existing_by_number(store: Store, numbers: list[str]) -> dict[str, dict[str, Any]]:
+def _awaiting_person(row: dict[str, Any]) -> bool:
+    """A live row under a number's id that carries no number: made by a triage event that came
+    before its person, it is that number's record (see :func:`queries.free_person_id`)."""
+    return row["nf399"] is None and not row["deleted"] and row["replaced_by"] is None
+
+
+def _existing_by_number(
+    store: Store, numbers: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The live record carrying each number; and for a number no live record carries but one
+    a merge absorbed does, the live record it was merged into (:class:`queries.NumberBinding`)."""
     found: dict[str, dict[str, Any]] = {}
+    merged: set[str] = set()
     for start in range(0, len(numbers), 500):
         chunk = numbers[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for row in store.db.query(
-            f"SELECT * FROM persons WHERE nf399 IN ({marks}) AND {queries.LIVE}", chunk
+            f"SELECT * FROM persons WHERE nf399 IN ({marks}) AND deleted = 0", chunk
         ):
-            found[row["nf399"]] = row
-    return found
+            if row["replaced_by"] is None:
+                found[row["nf399"]] = row
+            else:
+                merged.add(row["nf399"])
+    kept: dict[str, dict[str, Any]] = {}
+    for number in merged - found.keys():
+        binding = queries.number_binding(store.db, number)  # rare: the rules kept in one place
+        if binding.kept is not None:
+            kept[number] = binding.kept
+    return found, kept
+
+
+def _merged_number(number: str, kept: dict[str, Any]) -> str:
+    return _(
+        "Victim number {number} belongs to {person}, the record it was merged into:"
+        " check the number."
+    ).format(number=number, person=shown(kept))
 
 
 def export_text(store: Store, fmt: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from fieldkit.domain import validation
 from fieldkit.domain.changes import DELETED, REPLACED_BY
-from fieldkit.domain.ids import new_id, person_id_for_number
+from fieldkit.domain.ids import new_id
 from fieldkit.errors import NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import _
 from fieldkit.services.station import bracelet_ranges, number_format
@@ -125,16 +125,7 @@ def count_person(
         raise ValidationError(
             _("Choose a triage category: UA, UR, Impliqué or DCD."), field="category"
         )
-    if number is not None:
-        existing = queries.person_by_number(store.db, number)
-        if existing is not None:
-            raise ValidationError(
-                _("Victim number {number} is already counted: open that person instead.").format(
-                    number=number
-                ),
-                field="nf399",
-            )
-    person_id = person_id_for_number(number) if number else new_id()
+    person_id = new_person_id(store, number)
     values.setdefault("site", store.meta.get("site"))
     at = validation.validate_event_time(data.at) if data.at else None
     writes = [
@@ -143,6 +134,44 @@ def count_person(
     ]
     store.record_many(writes, author)
     return CountResult(person_id, True, triage[0])
+
+
+def new_person_id(store: Store, number: str | None) -> str:
+    """The id of a new person wearing ``number`` (a random one without a number).
+
+    A number bound to a person is refused: counted (a live record carries it), or merged into
+    another record (the bracelet is the kept record's). A number carried only by deleted records
+    is free: a deletion says the record was a mistake, so the new person gets a record of their
+    own (the next generation of the number's id: never written into the deleted one), and so does
+    a number whose own id a renumbered record holds (:func:`queries.free_person_id`).
+    """
+    if number is None:
+        return new_id()
+    binding = queries.number_binding(store.db, number)
+    if binding.live is not None:
+        raise ValidationError(
+            _("Victim number {number} is already counted: open that person instead.").format(
+                number=number
+            ),
+            field="nf399",
+        )
+    if binding.kept is not None:
+        raise ValidationError(
+            _(
+                "Victim number {number} belongs to {person}, the record it was merged into:"
+                " open that record; if this is someone else, put a new bracelet on them."
+            ).format(number=number, person=shown(binding.kept)),
+            field="nf399",
+        )
+    assert binding.free_id is not None
+    return binding.free_id
+
+
+def shown(person: Mapping[str, Any]) -> str:
+    """A person as a message names them: name (or X) and number."""
+    name = " ".join(p for p in (person.get("family_name"), person.get("given_names")) if p)
+    number = person.get("nf399")
+    return f"{name or 'X'} ({number})" if number else name or "X"
 
 
 def _triage_values(
@@ -174,14 +203,7 @@ def update_person(
     current = _require_person(store, person_id)
     number, values, triage = validated_person(store, data, confirmed_outside=confirmed_outside)
     if number is not None and number != current.get("nf399"):
-        other = queries.person_by_number(store.db, number)
-        if other is not None and other["id"] != person_id:
-            raise ValidationError(
-                _("Victim number {number} is already bound to another person.").format(
-                    number=number
-                ),
-                field="nf399",
-            )
+        _check_number_free_for(store, number, person_id)
     changed = {k: v for k, v in values.items() if current.get(k) != v}
     writes = [Write("person", person_id, changed)] if changed else []
     if triage is not None and (triage[0], triage[1]) != (
@@ -191,6 +213,29 @@ def update_person(
         writes.append(Write("triage", new_id(), _triage_values(person_id, triage, None)))
     if writes:
         store.record_many(writes, author)
+
+
+def _check_number_free_for(store: Store, number: str, person_id: str) -> None:
+    """Refuse to give ``number`` to ``person_id`` when it is bound to another record, live or
+    merged into another (a deleted record binds nothing: see :func:`new_person_id`).
+
+    The record keeps its id: lookups by number go through the number it carries, and the number it
+    gave up is free for a new person under another id (:func:`queries.free_person_id`).
+    """
+    binding = queries.number_binding(store.db, number)
+    if binding.live is not None and binding.live["id"] != person_id:
+        raise ValidationError(
+            _("Victim number {number} is already bound to another person.").format(number=number),
+            field="nf399",
+        )
+    if binding.kept is not None and binding.kept["id"] != person_id:
+        raise ValidationError(
+            _(
+                "Victim number {number} belongs to {person}, the record it was merged into:"
+                " check the number."
+            ).format(number=number, person=shown(binding.kept)),
+            field="nf399",
+        )
 
 
 def mark_x(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fieldkit.domain import validation
-from fieldkit.domain.ids import new_id, person_id_for_number
+from fieldkit.domain.ids import new_id
 from fieldkit.errors import PermissionDenied, ValidationError
 from fieldkit.i18n import _
 from fieldkit.services import certificates, persons
@@ -54,13 +54,13 @@ def register_person(
     )
     if number is not None:
         existing = queries.person_by_number(store.db, number)
-        if existing is not None:
+        if existing is not None:  # the number's live record: what it lacks goes to it
             _add_to_known(store, author, existing, values, triage)
             return RegisterResult(existing["id"], False)
     if triage is not None:
         result = persons.count_person(store, author, data, confirmed_outside=confirmed_outside)
         return RegisterResult(result.person_id, True)
-    person_id = person_id_for_number(number) if number else new_id()
+    person_id = persons.new_person_id(store, number)  # refuses a number merged into a record
     values.setdefault("site", store.meta.get("site"))
     store.record_many([Write("person", person_id, values)], author)
     return RegisterResult(person_id, True)

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from fieldkit.domain.ids import person_id_for_number
 from fieldkit.domain.triage import Category
 
 LIVE = "deleted = 0 AND replaced_by IS NULL"
@@ -19,9 +20,89 @@ def person(db: sqlite_utils.Database, person_id: str) -> dict[str, Any] | None:
 
 
 def person_by_number(db: sqlite_utils.Database, nf399: str) -> dict[str, Any] | None:
-    """The live person bound to a victim number, if any."""
+    """The live person bound to a victim number, if any (by the number it carries, whatever its
+    id: a record may carry a number its id does not derive from)."""
     rows = list(db.query(f"SELECT * FROM persons WHERE nf399 = ? AND {LIVE} LIMIT 1", [nf399]))
     return rows[0] if rows else None
+
+
+_MAX_MERGE_HOPS = 64
+
+
+@dataclass(frozen=True)
+class NumberBinding:
+    """Whom a victim number belongs to in this store, and the id a new person wearing it takes.
+
+    - ``live``: the live record that carries the number (the bracelet is counted);
+    - ``merged`` and ``kept``: no live record carries it, but a record that does was merged into
+      another (a duplicate: the person wore two bracelets); the bracelet is the kept record's, the
+      live end of the chain of merges;
+    - else the number is free (no record, or only deleted ones: a record deleted as a mistake
+      binds nothing) and ``free_id`` is the id a new person wearing it takes (see
+      :func:`free_person_id`).
+    """
+
+    number: str
+    live: dict[str, Any] | None = None
+    merged: dict[str, Any] | None = None
+    kept: dict[str, Any] | None = None
+    free_id: str | None = None
+
+    @property
+    def person(self) -> dict[str, Any] | None:
+        """The live record a scan of this number opens: its own, or the one it was merged into."""
+        return self.live or self.kept
+
+
+def number_binding(db: sqlite_utils.Database, nf399: str) -> NumberBinding:
+    """Whom ``nf399`` belongs to: rows in any state are looked up by the number they carry."""
+    rows = list(db.query("SELECT * FROM persons WHERE nf399 = ? ORDER BY created_hlc, id", [nf399]))
+    for row in rows:
+        if not row["deleted"] and row["replaced_by"] is None:
+            return NumberBinding(nf399, live=row)
+    for row in rows:
+        if not row["deleted"] and row["replaced_by"] is not None:
+            kept = merge_end(db, row)
+            if kept is not None:
+                return NumberBinding(nf399, merged=row, kept=kept)
+    return NumberBinding(nf399, free_id=free_person_id(db, nf399))
+
+
+def merge_end(db: sqlite_utils.Database, row: dict[str, Any]) -> dict[str, Any] | None:
+    """The live record a merged record ends in, following ``replaced_by``; None when the chain
+    ends in a deleted or unknown record or loops (offline merges the CIAV has to settle)."""
+    seen = {row["id"]}
+    current: dict[str, Any] | None = row
+    for _hop in range(_MAX_MERGE_HOPS):
+        if current is None or current["deleted"]:
+            return None
+        target = current["replaced_by"]
+        if target is None:
+            return current
+        if target in seen:
+            return None
+        seen.add(target)
+        current = person(db, target)
+    return None
+
+
+def free_person_id(db: sqlite_utils.Database, nf399: str) -> str:
+    """The id a new person wearing ``nf399`` takes, when no live or merged record carries it.
+
+    The number's own id, unless a record holds it that does not bind the number any more (it
+    was renumbered, or deleted): then the next generation of that id that is free. A live row
+    that carries no number yet (made by a triage event that came before its person) is the
+    number's own record, still on its way: its id is returned, as every station would write it.
+    """
+    generation = 1
+    while True:
+        person_id = person_id_for_number(nf399, generation)
+        row = person(db, person_id)
+        if row is None or (
+            row["nf399"] is None and not row["deleted"] and row["replaced_by"] is None
+        ):
+            return person_id
+        generation += 1
 
 
 def triage_history(db: sqlite_utils.Database, person_id: str) -> list[dict[str, Any]]:

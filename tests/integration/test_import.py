@@ -153,8 +153,9 @@ def test_fresh_persons_go_in_exactly_as_the_general_write_path_would_write_them(
 ) -> None:
     """Store.record_fresh (the bulk path) against Store.record_many with the same writes: the
     same store, the same clock and the same ids give the same database, row for row. The file
-    mixes new persons with persons the store holds (live, deleted, known only from a triage event,
-    numbered after their creation), so that both paths run, interleaved."""
+    mixes new persons with persons the store holds (live, known only from a triage event,
+    numbered after their creation) and numbers whose own id a record holds that does not bind them
+    any more (deleted, renumbered: a new person beside it), so that both paths run, interleaved."""
     monkeypatch.setattr(exchange, "IMPORT_BATCH", 5)
     monkeypatch.setattr(exchange, "PARALLEL_IMPORT_BYTES", 1 << 40)  # inline: ids drawn here
     origin = make_station(role="ciav", name="A", site="Bataclan")
@@ -167,6 +168,7 @@ def test_fresh_persons_go_in_exactly_as_the_general_write_path_would_write_them(
                 {"nf399": _number(1), "family_name": "Martin", "category": "UR"},
                 {"nf399": _number(2), "family_name": "Durand", "category": "UA"},
                 {"family_name": "Petit", "category": "Impliqué"},
+                {"nf399": _number(5), "family_name": "Roux", "category": "UA"},
             ],
         ),
     )
@@ -182,6 +184,7 @@ def test_fresh_persons_go_in_exactly_as_the_general_write_path_would_write_them(
                 {"person_id": person_id_for_number(_number(3)), "category": "UR"},
             ),
             Write("person", unnumbered, {"nf399": _number(4)}),
+            Write("person", person_id_for_number(_number(5)), {"nf399": _number(6)}),
         ],
         "setup",
     )
@@ -192,9 +195,10 @@ def test_fresh_persons_go_in_exactly_as_the_general_write_path_would_write_them(
         {"category": "DCD", "x_description": {"hair": "brun", "build": "mince"}},
         {"nf399": _number(1), "family_name": "Martin-Roux", "category": "UR"},  # held: a field
         {"nf399": _number(11), "given_names": "李小龍", "site": "Rue de Charonne"},  # no triage
-        {"nf399": _number(2), "family_name": "Durand", "category": "UR"},  # deleted row
+        {"nf399": _number(2), "family_name": "Durand", "category": "UR"},  # deleted: a new row
         {"nf399": _number(3), "family_name": "Moreau"},  # row made by a triage event
         {"nf399": _number(4), "given_names": "Léa", "category": "UA"},  # numbered later
+        {"nf399": _number(5), "family_name": "Blanc", "category": "UR"},  # renumbered: a new row
     ]
     records += [{"nf399": _number(20 + i), "category": "UR", "refinement": "U2"} for i in range(9)]
     source = _write(tmp_path / "p.jsonl", records)
@@ -206,7 +210,10 @@ def test_fresh_persons_go_in_exactly_as_the_general_write_path_would_write_them(
     (calls, dump), (reference_calls, reference_dump) = runs
     assert calls == reference_calls
     assert "fresh" in calls and "many" in calls
-    assert len(dump["persons"]) == 3 + 13 and len(dump["changes"]) > 30
+    # 4 set up, 1 made by a triage event, 14 new (9 + 3 + the numbers 2 and 5 beside their rows)
+    assert len(dump["persons"]) == 4 + 1 + 14 and len(dump["changes"]) > 30
+    ids = {row[0] for row in dump["persons"]}
+    assert {person_id_for_number(_number(2), 2), person_id_for_number(_number(5), 2)} <= ids
     assert dump == reference_dump
 
 

@@ -11,12 +11,19 @@ from fieldkit.screens.forms import EditDialog
 from fieldkit.screens.person import PersonScreen
 from fieldkit.screens.person_list import VirtualList
 from fieldkit.screens.pma import HomeScreen
-from fieldkit.services.persons import PersonInput, count_person
+from fieldkit.services.persons import (
+    PersonInput,
+    count_person,
+    delete_person,
+    merge_duplicate,
+    update_person,
+)
 from fieldkit.store import queries
 from fieldkit.store.store import Store
 
 N1 = "FR075BSPP2026TR000123"
 N2 = "FR075BSPP2026TR000124"
+N3 = "FR075BSPP2026TR000125"
 
 
 def message(app: FieldkitApp) -> str:
@@ -69,6 +76,53 @@ async def test_a_repeated_number_opens_the_existing_person(fixed_clock_station, 
         assert isinstance(app.screen, PersonScreen)
         assert len(persons(store)) == 1
         assert persons(store)[0]["category"] == "UR"  # not re-triaged by the stray key
+
+
+async def test_a_number_merged_into_another_record_opens_the_kept_record(
+    fixed_clock_station, app_on
+):
+    store = fixed_clock_station()
+    twin = count_person(store, "x", PersonInput(nf399=N1, category="UA", family_name="Martin"))
+    kept = count_person(store, "x", PersonInput(nf399=N2, category="UA", family_name="Martin"))
+    merge_duplicate(store, "CIAV", twin.person_id, kept.person_id)
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        home = app.screen
+        await pilot.press(*N1, "2", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PersonScreen)
+        assert app.screen.person_id == kept.person_id
+        shown = home.query_one("#message").render()
+        assert "fusionné" in (shown.plain if isinstance(shown, Text) else str(shown))
+        assert len(persons(store)) == 2
+        assert {r["category"] for r in persons(store)} == {
+            "UA"
+        }  # nothing counted, nothing re-triaged
+
+
+async def test_a_number_given_up_or_deleted_counts_a_new_visible_person(
+    fixed_clock_station, app_on
+):
+    store = fixed_clock_station()
+    martin = count_person(store, "x", PersonInput(nf399=N1, category="UA", family_name="Martin"))
+    update_person(store, "x", martin.person_id, PersonInput(nf399=N2))
+    mistake = count_person(store, "x", PersonInput(nf399=N3, category="UA"))
+    delete_person(store, "x", mistake.person_id)
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for number in (N1, N3):
+            await pilot.press(*number, "2", "enter")
+            await pilot.pause()
+            assert isinstance(app.screen, HomeScreen)
+            assert "Compté" in message(app)
+        live = [
+            (r["nf399"], r["family_name"], r["category"])
+            for r in persons(store)
+            if not r["deleted"] and r["replaced_by"] is None
+        ]
+        assert sorted(live, key=str) == [(N1, None, "UR"), (N2, "Martin", "UA"), (N3, None, "UR")]
+        await pilot.pause(0.5)
+        assert app.screen.query_one(VirtualList).row_count == 3
 
 
 async def test_an_invalid_number_says_what_is_expected_and_saves_nothing(

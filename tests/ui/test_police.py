@@ -6,7 +6,7 @@ from fieldkit.screens.forms import ConfirmDialog, EditDialog
 from fieldkit.screens.person_list import VirtualList
 from fieldkit.screens.police import HomeScreen, PoliceRecord, WitnessScreen
 from fieldkit.services import police
-from fieldkit.services.persons import PersonInput, count_person
+from fieldkit.services.persons import PersonInput, count_person, merge_duplicate
 from fieldkit.store.store import Store
 from tests.ui.helpers import list_lines, shown, wait_until
 
@@ -245,6 +245,21 @@ async def test_a_scanned_number_opens_the_person(fixed_clock_station, app_on):
         await pilot.press("p")
         await pilot.press(*N1, "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, PoliceRecord))
+
+
+async def test_a_scanned_number_merged_into_another_record_opens_that_record(
+    fixed_clock_station, app_on
+):
+    store = station(fixed_clock_station)
+    twin = count_person(store, "pma", PersonInput(nf399=N1, category="DCD"))
+    kept = count_person(store, "pma", PersonInput(nf399=N2, category="DCD"))
+    merge_duplicate(store, "CIAV", twin.person_id, kept.person_id)
+    app = app_on(store, operator=OFFICER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p")
+        await pilot.press(*N1, "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PoliceRecord))
+        assert app.screen.person_id == kept.person_id
 
 
 async def test_a_lead_is_confirmed_without_filling_the_identity(fixed_clock_station, app_on):

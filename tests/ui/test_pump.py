@@ -7,13 +7,14 @@ from pathlib import Path
 from fieldkit.screens.forms import EditDialog
 from fieldkit.screens.pump import HomeScreen, PumpRecord
 from fieldkit.services import certificates, pump
-from fieldkit.services.persons import PersonInput
+from fieldkit.services.persons import PersonInput, merge_duplicate
 from fieldkit.store import queries
 from fieldkit.store.store import Store
 from tests.ui.helpers import list_lines, shown, wait_until
 
 CLINICIAN = "Dr L. Moreau (RPPS 10001234567)"
 N1 = "FR075BSPP2026TR000123"
+N2 = "FR075BSPP2026TR000124"
 WORDS = "J'étais en terrasse du café [b]Le Carillon[/b], quand les tirs ont commencé."
 
 
@@ -90,6 +91,21 @@ async def test_a_scan_on_the_home_opens_or_registers(fixed_clock_station, app_on
         await pilot.press("escape")
         await pilot.press(*N1, "enter")  # known number: its record
         await wait_until(pilot, lambda: isinstance(app.screen, PumpRecord))
+        assert queries.count_persons(store.db) == 1
+
+
+async def test_a_scan_of_a_number_merged_into_another_record_opens_that_record(
+    fixed_clock_station, app_on
+):
+    store = station(fixed_clock_station)
+    twin = pump.register_person(store, "accueil", PersonInput(nf399=N1, family_name="Martin"))
+    kept = pump.register_person(store, "accueil", PersonInput(nf399=N2, family_name="Martin"))
+    merge_duplicate(store, "CIAV", twin.person_id, kept.person_id)
+    app = app_on(store, operator=CLINICIAN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "enter")  # the bracelet is the kept record's: no new person
+        await wait_until(pilot, lambda: isinstance(app.screen, PumpRecord))
+        assert app.screen.person_id == kept.person_id
         assert queries.count_persons(store.db) == 1
 
 
