@@ -349,7 +349,7 @@ def _write_batch(
 
     A person the store has never seen goes in directly (:meth:`Store.record_fresh`); one it holds
     (live under that number, or a row under the same id: a tombstone, a record a triage event came
-    before) gets the fields that differ (:meth:`Store.record_many`). The log keeps the lines'
+    before; or a record merged into that id) gets the fields that differ (:meth:`Store.record_many`). The log keeps the lines'
     order either way.
     """
     numbers = []
@@ -423,14 +423,19 @@ def _update_writes(
 
 
 def _held_ids(store: Store, ids: list[str]) -> set[str]:
-    """Which of these person ids have a row, live or not."""
+    """Which of these person ids have a row, live or not, or a record merged into them (its
+    events fold into theirs: not a person the store has never seen)."""
     held: set[str] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         held.update(
             row[0]
-            for row in store.db.conn.execute(f"SELECT id FROM persons WHERE id IN ({marks})", chunk)
+            for row in store.db.conn.execute(
+                f"SELECT id FROM persons WHERE id IN ({marks}) UNION SELECT replaced_by"
+                f" FROM persons WHERE replaced_by IN ({marks}) AND replaced_by IS NOT NULL",
+                chunk + chunk,
+            )
         )
     return held
 
