@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 
 from fieldkit.domain.triage import Category
 from fieldkit.errors import FieldkitError
-from fieldkit.i18n import _
+from fieldkit.i18n import N_, _
 from fieldkit.screens.common import StatusLine, category_badge, identity_text, number_tail
 from fieldkit.screens.forms import ConfirmDialog
 from fieldkit.screens.home import StationHome
@@ -73,12 +73,18 @@ def conflict_option(item: ciav.Conflict, stations: dict[str, str]) -> Text:
     return text
 
 
+STAGE_TEXT = {"identified": N_("death identified"), "announced": N_("death announced")}
+
+
 def duplicate_option(pair: ciav.DuplicatePair) -> Text:
     text = Text()
     for row, sign in ((pair.first, ""), (pair.second, " ≈ ")):
         text.append(sign)
         text.append_text(category_badge(row.get("category")))
         text.append(f" {identity_text(row)} {number_tail(row.get('nf399'))}")
+        stage = STAGE_TEXT.get(row.get("death_stage") or "")
+        if stage:
+            text.append(f" ({_(stage)})", style="bold")
     text.append(f"\n  {pair.reason} · {pair.score} %", style="italic")
     return text
 
@@ -371,6 +377,10 @@ class CiavScreen(AuditedReads, StationHome):
             _("merged into it: ")
             + f"{identity_text(pair.second)} {pair.second.get('nf399') or ''}\n\n"
         )
+        with self.store.lock:
+            conflict = ciav.life_death_conflict(self.store, pair)
+        if conflict is not None:
+            question.append(conflict + "\n\n", style="bold red")
         question.append(_("Nothing is deleted: u undoes the merge."))
 
         def answered(yes: bool | None) -> None:
@@ -378,7 +388,7 @@ class CiavScreen(AuditedReads, StationHome):
                 return
             try:
                 with self.store.lock:
-                    ciav.merge_pair(self.store, self.operator, pair)
+                    ciav.merge_pair(self.store, self.operator, pair, confirmed_conflict=conflict)
             except FieldkitError as exc:
                 self._say(exc.message, error=True)
                 return
@@ -386,9 +396,12 @@ class CiavScreen(AuditedReads, StationHome):
             self._duplicates_due = 0.0
             self.action_refresh()
 
-        self.app.push_screen(
-            ConfirmDialog(_("Merge these two records into one?"), question), answered
+        title = (
+            _("Merge a dead and a living record?")
+            if conflict is not None
+            else _("Merge these two records into one?")
         )
+        self.app.push_screen(ConfirmDialog(title, question), answered)
 
     def action_dismiss_pair(self) -> None:
         pair = self._selected_pair()

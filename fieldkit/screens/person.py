@@ -100,10 +100,13 @@ class PersonScreen(ModalScreen[bool]):
         history.add_column(_("cat."))
         history.add_column(_("by"))
         for event in history_rows:
+            author = event["author"]
+            if event.get("person_id") not in (None, self.person_id):
+                author += " · " + _("on a duplicate merged into this record")
             history.add_row(
                 Text(local_time(event["hlc"])),
                 category_badge(event["category"], event["refinement"]),
-                Text(event["author"]),
+                Text(author),
             )
         self.query_one("#history", Static).update(history)
 

@@ -243,9 +243,12 @@ class PoliceRecord(PoliceActions, PersonScreen):
         table.add_column(style="bold")
         table.add_column()
         for stage in stages:
+            where = ""
+            if stage.get("person_id") not in (None, self.person_id):
+                where = " · " + _("on a duplicate merged into this record")
             table.add_row(
                 Text(_("Death {stage}").format(stage=stage_label(stage["stage"]))),
-                Text(f"{local_time(stage['hlc'])} · {stage['officer']}"),
+                Text(f"{local_time(stage['hlc'])} · {stage['officer']}{where}"),
             )
         self.lead_rows = lead_rows
         for number, lead in enumerate(lead_rows, 1):

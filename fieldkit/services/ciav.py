@@ -19,12 +19,13 @@ from rapidfuzz import fuzz
 from fieldkit.domain.changes import DELETED, REPLACED_BY
 from fieldkit.domain.hlc import wall_seconds
 from fieldkit.domain.matching import latin, skeleton
-from fieldkit.domain.model import Role
-from fieldkit.errors import NotFound, PermissionDenied, ValidationError
+from fieldkit.domain.model import DeathStage, Role
+from fieldkit.domain.triage import LABELS, Category
+from fieldkit.errors import NeedsConfirmation, NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import _
 from fieldkit.services.persons import merge_duplicate, undo_merge
 from fieldkit.store import queries
-from fieldkit.store.materialise import row_to_change
+from fieldkit.store.materialise import fold_state, row_to_change
 from fieldkit.store.store import Store, Write
 from fieldkit.sync.state import SyncState
 
@@ -223,7 +224,7 @@ def duplicate_candidates(store: Store, limit: int = DUPLICATE_LIMIT) -> list[Dup
     rows = list(
         store.db.query(
             "SELECT id, nf399, family_name, given_names, sex, birth_date, apparent_age,"
-            " category, site, created_hlc, created_by FROM persons"
+            " category, death_stage, site, created_hlc, created_by FROM persons"
             f" WHERE {queries.LIVE} AND (nf399 IS NOT NULL OR family_name IS NOT NULL"
             " OR given_names IS NOT NULL)"
         )
@@ -292,9 +293,63 @@ def dismiss_pair(store: Store, author: str, pair: DuplicatePair) -> None:
     )
 
 
-def merge_pair(store: Store, author: str, pair: DuplicatePair) -> None:
-    """Merge the second record of a candidate pair into the first."""
+def _is_dead(row: dict[str, Any]) -> bool:
+    return row.get("category") == Category.DCD.value or bool(row.get("death_stage"))
+
+
+def _state_text(category: str | None, stage: str | None) -> str:
+    try:
+        shown = _(LABELS[Category(category or "")])
+    except ValueError:
+        shown = category or _("no category")
+    if stage == DeathStage.ANNOUNCED.value:
+        return _("{category}, death announced").format(category=shown)
+    if stage == DeathStage.IDENTIFIED.value:
+        return _("{category}, death identified").format(category=shown)
+    return shown
+
+
+def life_death_conflict(store: Store, pair: DuplicatePair) -> str | None:
+    """The sentence naming it when one record of the pair is dead (DCD, or a death stage) and
+    the other is not, with what the merged record will show; None when they agree."""
+    first = queries.person(store.db, pair.first["id"])
+    second = queries.person(store.db, pair.second["id"])
+    if first is None or second is None or _is_dead(first) == _is_dead(second):
+        return None
+    alive, dead = (second, first) if _is_dead(first) else (first, second)
+    group = queries.merged_group(store.db, first["id"]) + queries.merged_group(
+        store.db, second["id"]
+    )
+    merged = fold_state(store.db, group)
+    return _(
+        "{alive} is recorded alive ({alive_state}) but {dead} is recorded dead ({dead_state}):"
+        " merge them only if you are sure they are one person; the merged record will show"
+        " {merged_state}."
+    ).format(
+        alive=_label(store, "person", alive["id"]),
+        alive_state=_state_text(alive.get("category"), alive.get("death_stage")),
+        dead=_label(store, "person", dead["id"]),
+        dead_state=_state_text(dead.get("category"), dead.get("death_stage")),
+        merged_state=_state_text(merged["category"], merged["death_stage"]),
+    )
+
+
+def merge_pair(
+    store: Store, author: str, pair: DuplicatePair, *, confirmed_conflict: str | None = None
+) -> None:
+    """Merge the second record of a candidate pair into the first.
+
+    The record kept then shows what both knew: its category is the latest triage of either, DCD
+    once either holds a death stage, and every death stage stays (``fieldkit.store.materialise``).
+    When one record is dead and the other alive, the merge is recorded only if
+    ``confirmed_conflict`` is the very sentence :func:`life_death_conflict` gives now (the
+    operator read it and confirmed); otherwise :class:`NeedsConfirmation` carries it and nothing
+    is recorded.
+    """
     require_ciav(store)
+    conflict = life_death_conflict(store, pair)
+    if conflict is not None and conflict != confirmed_conflict:
+        raise NeedsConfirmation(conflict)
     merge_duplicate(store, author, pair.second["id"], pair.first["id"])
 
 

@@ -360,7 +360,8 @@ def _write_batch(
     (:meth:`Store.record_many`); a number merged into another record is refused (the bracelet is
     the kept record's: the line would renumber it). Else the line is a new person under the
     number's free id: one the store has never seen goes in directly (:meth:`Store.record_fresh`);
-    the row a triage event made before its person gets the line's fields. A record deleted, or
+    the row a triage event made before its person, or an id other records were merged into,
+    gets the line's fields. A record deleted, or
     renumbered, under the number's own id is never written into: the new person takes the next
     generation of that id. The log keeps the lines' order either way.
     """
@@ -449,7 +450,9 @@ def _update_writes(
 
 
 def _held_rows(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The rows these person ids have, live or not (what tells whose they are)."""
+    """The rows these person ids have, live or not (what tells whose they are); an id that only
+    other records were merged into counts as a row awaiting its person (their events fold into
+    it: not a person the store has never seen)."""
     held: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
@@ -458,6 +461,12 @@ def _held_rows(store: Store, ids: list[str]) -> dict[str, dict[str, Any]]:
             f"SELECT id, nf399, deleted, replaced_by FROM persons WHERE id IN ({marks})", chunk
         ):
             held[row["id"]] = row
+        for (target,) in store.db.conn.execute(
+            f"SELECT DISTINCT replaced_by FROM persons WHERE replaced_by IN ({marks})", chunk
+        ):
+            held.setdefault(
+                target, {"id": target, "nf399": None, "deleted": 0, "replaced_by": None}
+            )
     return held
 
 

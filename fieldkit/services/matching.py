@@ -31,7 +31,7 @@ from typing import Any
 
 import msgspec
 
-from fieldkit.domain.changes import DELETED
+from fieldkit.domain.changes import DELETED, REPLACED_BY
 from fieldkit.domain.matching import (
     FLOOR,
     KEEP,
@@ -54,6 +54,7 @@ from fieldkit.domain.matching import (
 )
 from fieldkit.errors import PermissionDenied
 from fieldkit.i18n import _
+from fieldkit.store import queries
 from fieldkit.store.store import Store, Write
 
 log = logging.getLogger("fieldkit.services.matching")
@@ -288,9 +289,12 @@ class Matcher:
         statuses: set[str] = set()
         enquiries: set[str] = set()
         leads: set[str] = set()
+        merges: set[str] = set()  # persons merged into another, or taken out of a merge
         for _row_id, entity, entity_id, body in rows:
             if entity == "person":
                 persons.add(entity_id)
+                if REPLACED_BY in _decode(body).get("v", {}):
+                    merges.add(entity_id)
             elif entity == "enquiry":
                 enquiries.add(entity_id)
             elif entity == "lead":
@@ -302,6 +306,9 @@ class Matcher:
         self.cursor = int(rows[-1][0])
         if leads:
             persons |= self._lead_persons(sorted(leads))
+        # A person's status folds the records merged into it: what happens to one of those (a
+        # triage, a death stage, the merge itself or its undoing) is news for the record kept.
+        statuses |= self._merge_heads(statuses | persons, merges)
         changed = self._refresh_persons(sorted(persons))
         for person_id in sorted(statuses | persons):
             listing = sorted(self._by_person.get(person_id, ()))
@@ -311,6 +318,49 @@ class Matcher:
                 self._recheck.update(dict.fromkeys(e for e in listing if e not in self._dirty))
         self._refresh_enquiries(sorted(enquiries))
         return len(rows) == LOG_CHUNK
+
+    def _merge_heads(self, person_ids: set[str], merges: set[str]) -> set[str]:
+        """The records that ``person_ids`` are merged into, up the chain, and for ``merges``
+        every record they were ever merged into (an undone merge changes the record it left)."""
+        db = self.store.db
+        found: set[str] = set()
+        with self.store.lock:
+            if (
+                not merges
+                and not db.execute(
+                    "SELECT 1 FROM persons WHERE replaced_by IS NOT NULL LIMIT 1"
+                ).fetchone()
+            ):
+                return found  # no merge anywhere
+            starts: set[str] = set()
+            for person_id in sorted(merges):
+                for (body,) in db.execute(
+                    "SELECT body FROM changes WHERE entity_id = ? AND entity = 'person'",
+                    [person_id],
+                ):
+                    target = _decode(body).get("v", {}).get(REPLACED_BY)
+                    if isinstance(target, str):
+                        starts.add(target)
+            ids = sorted(person_ids)
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                starts.update(
+                    r[0]
+                    for r in db.execute(
+                        f"SELECT replaced_by FROM persons WHERE id IN ({marks})"
+                        " AND replaced_by IS NOT NULL",
+                        chunk,
+                    )
+                )
+            for start in sorted(starts):
+                current: str | None = start
+                while current is not None and current not in found:
+                    found.add(current)
+                    row = db.execute(
+                        "SELECT replaced_by FROM persons WHERE id = ?", [current]
+                    ).fetchone()
+                    current = row[0] if row else None
+        return found
 
     def _lead_persons(self, lead_ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -570,12 +620,14 @@ class Matcher:
         ).fetchone()
         if row is None:
             return PersonStatus(None, None, None)
-        category, stage, destination, site = row
+        category, stage, destination, site = row  # folded over the duplicates merged into it
+        group = queries.merged_group(db, person_id)
+        marks = ",".join("?" * len(group))
         open_leads = (
             db.execute(
-                f"SELECT 1 FROM leads WHERE person_id = ? AND {_LIVE}"
+                f"SELECT 1 FROM leads WHERE person_id IN ({marks}) AND {_LIVE}"
                 " AND coalesce(status, 'open') = 'open' LIMIT 1",
-                [person_id],
+                group,
             ).fetchone()
             is not None
         )

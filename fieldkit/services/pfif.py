@@ -12,8 +12,9 @@ What this station may read, as ``pfif:person`` records, each with its ``pfif:not
   ``person_record_id``, ``source_date``, ``full_name`` (``X`` for an unidentified person);
   note ``note_record_id``, ``person_record_id``, ``author_name``, ``source_date``, ``text``.
 - Status values only among PFIF's five. The law of DOMAIN.md on deaths: ``believed_dead`` only
-  once the police recorded the death *announced* to the family. A person triaged DCD whose
-  death is not announced is **left out of the export entirely** (a note saying nothing, or no
+  once the police recorded the death *announced* to the family. A person triaged DCD, or with a
+  death stage (on its record or a duplicate merged into it), whose death is not announced is
+  **left out of the export entirely** (a note saying nothing, or no
   note, would still set the record apart from the living and so imply the death). Persons
   triaged UA, UR or Impliqué get ``believed_alive`` with their place of care
   (``last_known_location``: the evacuation destination, else the site). Persons without a
@@ -168,24 +169,23 @@ def _note_id(person_record_id: str, *parts: Any) -> str:
 
 
 def _announced_at(store: Store, person_id: str) -> str | None:
-    row = store.db.conn.execute(
-        "SELECT at, hlc FROM death_stages WHERE person_id = ? AND stage = ? ORDER BY hlc LIMIT 1",
-        [person_id, DeathStage.ANNOUNCED.value],
-    ).fetchone()
-    if row is None:
-        return None
-    return str(row[0] or iso_from_hlc(row[1]))
+    """When the death was announced (on this record or a duplicate merged into it)."""
+    for stage in queries.death_stages(store.db, person_id):
+        if stage["stage"] == DeathStage.ANNOUNCED.value:
+            return str(stage["at"] or iso_from_hlc(stage["hlc"]))
+    return None
 
 
 def status_of(row: dict[str, Any]) -> str | None:
     """The PFIF status of a live person, or ``withheld`` when the record must not be exported.
 
-    believed_dead only after the announcement; DCD before it: withheld.
+    believed_dead only after the announcement; DCD, or a death stage short of the announcement,
+    before it: withheld. (The row's columns fold the duplicates merged into it.)
     """
     if row.get("death_stage") == DeathStage.ANNOUNCED.value:
         return "believed_dead"
     category = row.get("category")
-    if category == Category.DCD.value:
+    if category == Category.DCD.value or row.get("death_stage"):
         return "withheld"
     if category in ALIVE:
         return "believed_alive"

@@ -20,6 +20,7 @@ from fieldkit.domain.triage import Category
 from fieldkit.errors import NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import _
 from fieldkit.services.persons import require_live_person
+from fieldkit.store import queries
 from fieldkit.store.store import Store
 
 POLICE = "police"
@@ -246,15 +247,10 @@ def parse_stage(value: str) -> DeathStage:
 
 
 def death_stages(store: Store, person_id: str) -> list[dict[str, Any]]:
-    """The death stages recorded for a person, in order."""
+    """The death stages recorded for a person, in order (with those of the duplicates merged
+    into its record: a merge never hides a death stage)."""
     _require_reader(store)
-    return list(
-        store.db.query(
-            "SELECT stage, officer, at, hlc, origin, author FROM death_stages"
-            " WHERE person_id = ? ORDER BY hlc, origin",
-            [person_id],
-        )
-    )
+    return queries.death_stages(store.db, person_id)
 
 
 def record_death_stage(

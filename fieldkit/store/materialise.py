@@ -5,6 +5,12 @@ write that currently wins; a change sets a field only when its ``(hlc, origin)``
 result does not depend on arrival order. When one write holds every field (a record created by a
 single change, the common case) the clock is stored compact: ``{"@": stamp, "=": [fields]}``.
 Append-only facts are inserted once by id.
+
+A person's derived columns (category, refinement, death stage) fold the triage events and death
+stages of the person *and of every record merged into it* (``replaced_by``, transitively; not
+those deleted): a duplicate merge never hides what the absorbed record knew (a DCD triage, a death
+identified), and undoing the merge gives each record back its own. The fold is recomputed from the
+tables for every record whose group changed, so it depends only on the set of changes held.
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ def dumps(value: Any) -> str:
 
 
 STAGE_RANK = {"identified": 1, "announced": 2}
+# A death the police recorded (identified by the commission, announced by an OPJ) is not revised by
+# a triage: the person counts as DCD whatever triage came later, on this record or on a duplicate
+# merged into it.
+DEAD = "DCD"
 
 
 _JSON_TYPES = (dict, list)
@@ -97,6 +107,9 @@ def apply_to_tables(db: sqlite_utils.Database, changes: Sequence[Change]) -> set
         spec = ENTITIES[entity]
         if spec.append_only:
             _insert_facts(db, spec, groups, events)
+    person_groups = by_entity.get("person", {})
+    touched = set(events) | set(person_groups)
+    old_targets = _merge_targets_before(db, person_groups)
     recheck: set[str] = set()
     for entity, groups in by_entity.items():
         spec = ENTITIES[entity]
@@ -104,11 +117,14 @@ def apply_to_tables(db: sqlite_utils.Database, changes: Sequence[Change]) -> set
             recheck |= _merge_mutable(db, spec, groups, events if entity == "person" else None)
     if events:
         _refresh_person_derived(db, events)
+    if touched:
+        refresh_merge_groups(db, touched, old_targets)
     return recheck
 
 
 def _derived(events: Sequence[Change], current: tuple[Any, ...] = (None, None, None)) -> dict:
-    """Person columns derived from its events: latest triage category, furthest death stage."""
+    """Person columns derived from its events: latest triage category (DCD once a death stage
+    is recorded), furthest death stage."""
     triage_hlc, triage_origin, stage = current
     best = (triage_hlc, triage_origin) if triage_hlc is not None else None
     update: dict[str, Any] = {}
@@ -126,7 +142,150 @@ def _derived(events: Sequence[Change], current: tuple[Any, ...] = (None, None, N
             if STAGE_RANK.get(str(new_stage), 0) > STAGE_RANK.get(str(stage), 0):
                 stage = new_stage
                 update["death_stage"] = new_stage
+    if STAGE_RANK.get(str(stage), 0) and ("death_stage" in update or "category" in update):
+        update.update(category=DEAD, refinement=None)
     return update
+
+
+def dead_category(
+    category: str | None, refinement: str | None, stage: str | None
+) -> tuple[str | None, str | None]:
+    """The category and refinement a person shows: DCD once the police recorded a death stage."""
+    if STAGE_RANK.get(str(stage), 0):
+        return DEAD, None
+    return category, refinement
+
+
+# -- merged records: a person's columns fold the records merged into it ----------------------
+
+
+def _merge_targets_before(
+    db: sqlite_utils.Database, person_groups: Mapping[str, Sequence[Change]]
+) -> set[str]:
+    """The records that ``person_groups`` were merged into before these changes apply, for
+    those whose merge these changes may set, move or undo (their old group loses them)."""
+    moving = [
+        person_id
+        for person_id, group in person_groups.items()
+        if any(REPLACED_BY in change.values for change in group)
+    ]
+    found: set[str] = set()
+    for start in range(0, len(moving), _CHUNK):
+        chunk = moving[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0]
+            for row in db.conn.execute(
+                f"SELECT replaced_by FROM persons WHERE id IN ({marks})"
+                " AND replaced_by IS NOT NULL",
+                chunk,
+            )
+        )
+    return found
+
+
+def _merged_into(db: sqlite_utils.Database, person_id: str) -> str | None:
+    row = db.conn.execute("SELECT replaced_by FROM persons WHERE id = ?", [person_id]).fetchone()
+    return row[0] if row else None
+
+
+def merge_group(db: sqlite_utils.Database, person_id: str) -> list[str]:
+    """``person_id`` and every record merged into it, directly or through another merged record
+    (deleted ones left out), in a stable order: the person first."""
+    group = [person_id]
+    seen = {person_id}
+    frontier_ids = [person_id]
+    while frontier_ids:
+        marks = ",".join("?" * len(frontier_ids))
+        children = sorted(
+            row[0]
+            for row in db.conn.execute(
+                f"SELECT id FROM persons WHERE replaced_by IN ({marks})"
+                " AND replaced_by IS NOT NULL AND deleted = 0",
+                frontier_ids,
+            )
+            if row[0] not in seen
+        )
+        seen.update(children)
+        group.extend(children)
+        frontier_ids = children
+    return group
+
+
+def refresh_merge_groups(
+    db: sqlite_utils.Database, touched: Iterable[str], old_targets: Iterable[str] = ()
+) -> None:
+    """Fold again the columns of every record whose group of merged records changed: the
+    records among ``touched`` (persons written, or named by a triage event or a death stage) that
+    take part in a merge, the records they are merged into up the chain, and ``old_targets``
+    (records a merge just moved away from or was undone from) with theirs."""
+    starts = set(old_targets)
+    ids = sorted(touched)
+    if not starts:
+        has_merges = db.conn.execute(
+            "SELECT 1 FROM persons WHERE replaced_by IS NOT NULL LIMIT 1"
+        ).fetchone()
+        if has_merges is None:
+            return  # no merge anywhere: the events were folded row by row already
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        starts.update(
+            row[0]
+            for row in db.conn.execute(
+                f"SELECT id FROM persons WHERE id IN ({marks}) AND replaced_by IS NOT NULL",
+                chunk,
+            )
+        )
+        starts.update(
+            row[0]
+            for row in db.conn.execute(
+                f"SELECT DISTINCT replaced_by FROM persons WHERE replaced_by IN ({marks})"
+                " AND replaced_by IS NOT NULL",
+                chunk,
+            )
+        )
+    nodes: set[str] = set()
+    for person_id in sorted(starts):
+        current: str | None = person_id
+        while current is not None and current not in nodes:
+            nodes.add(current)
+            current = _merged_into(db, current)
+    for person_id in sorted(nodes):
+        _fold_group(db, person_id)
+
+
+def fold_state(db: sqlite_utils.Database, person_ids: Sequence[str]) -> dict[str, Any]:
+    """The derived columns of one person made of the records ``person_ids``: the latest triage
+    event among them by ``(hlc, origin)``, the furthest death stage, DCD once there is one."""
+    marks = ",".join("?" * len(person_ids))
+    triage = db.conn.execute(
+        "SELECT category, refinement, hlc, origin FROM triage_events"
+        f" WHERE person_id IN ({marks}) ORDER BY hlc DESC, origin DESC LIMIT 1",
+        list(person_ids),
+    ).fetchone()
+    stage = None
+    for (held,) in db.conn.execute(
+        f"SELECT DISTINCT stage FROM death_stages WHERE person_id IN ({marks})", list(person_ids)
+    ):
+        if STAGE_RANK.get(str(held), 0) > STAGE_RANK.get(str(stage), 0):
+            stage = held
+    category, refinement, triage_hlc, triage_origin = triage or (None, None, None, None)
+    category, refinement = dead_category(category, refinement, stage)
+    return {
+        "category": category,
+        "refinement": refinement,
+        "triage_hlc": triage_hlc,
+        "triage_origin": triage_origin,
+        "death_stage": stage,
+    }
+
+
+def _fold_group(db: sqlite_utils.Database, person_id: str) -> None:
+    """Set a person's derived columns from the events of its whole group of merged records."""
+    state = fold_state(db, merge_group(db, person_id))
+    sets = ", ".join(f"{name} = ?" for name in state)
+    db.conn.execute(f"UPDATE persons SET {sets} WHERE id = ?", [*state.values(), person_id])
 
 
 def _merge_mutable(

@@ -304,3 +304,25 @@ def _v7(db: sqlite_utils.Database) -> None:
     # The desk's station name and its count of enquiries ("CAF-1-0007"), fixed when the enquiry is
     # taken: a number by position in a list changed when another desk's older enquiry arrived.
     db.execute("ALTER TABLE enquiries ADD COLUMN reference TEXT")
+
+
+@migration(8, "a person's columns fold the records merged into it; a death stage counts as DCD")
+def _v8(db: sqlite_utils.Database) -> None:
+    # The records merged into a person are found by this (small, partial) index; and "is there
+    # any merge at all?" is answered from it without reading the rows.
+    db.execute(
+        "CREATE INDEX persons_by_merge ON persons (replaced_by) WHERE replaced_by IS NOT NULL"
+    )
+    # Derived columns written by the earlier rule: the records in a merge (either side) and the
+    # persons with a death stage are folded again with the current one.
+    from fieldkit.store.materialise import refresh_merge_groups
+
+    ids = {
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM persons WHERE replaced_by IS NOT NULL"
+            " UNION SELECT replaced_by FROM persons WHERE replaced_by IS NOT NULL"
+            " UNION SELECT person_id FROM death_stages WHERE person_id IS NOT NULL"
+        )
+    }
+    refresh_merge_groups(db, ids, ids)

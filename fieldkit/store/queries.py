@@ -10,6 +10,7 @@ import sqlite_utils
 
 from fieldkit.domain.ids import person_id_for_number
 from fieldkit.domain.triage import Category
+from fieldkit.store.materialise import merge_group
 
 LIVE = "deleted = 0 AND replaced_by IS NULL"
 
@@ -105,12 +106,34 @@ def free_person_id(db: sqlite_utils.Database, nf399: str) -> str:
         generation += 1
 
 
+def merged_group(db: sqlite_utils.Database, person_id: str) -> list[str]:
+    """The person and every record merged into it (directly or not): what its state folds."""
+    return merge_group(db, person_id)
+
+
 def triage_history(db: sqlite_utils.Database, person_id: str) -> list[dict[str, Any]]:
+    """Every triage event of the person and of the records merged into it, oldest first
+    (``person_id`` says which record each was made on)."""
+    group = merge_group(db, person_id)
+    marks = ",".join("?" * len(group))
     return list(
         db.query(
-            "SELECT category, refinement, at, hlc, origin, author FROM triage_events"
-            " WHERE person_id = ? ORDER BY hlc, origin",
-            [person_id],
+            "SELECT category, refinement, at, hlc, origin, author, person_id FROM triage_events"
+            f" WHERE person_id IN ({marks}) ORDER BY hlc, origin",
+            group,
+        )
+    )
+
+
+def death_stages(db: sqlite_utils.Database, person_id: str) -> list[dict[str, Any]]:
+    """The death stages recorded for the person and the records merged into it, in order."""
+    group = merge_group(db, person_id)
+    marks = ",".join("?" * len(group))
+    return list(
+        db.query(
+            "SELECT stage, officer, at, hlc, origin, author, person_id FROM death_stages"
+            f" WHERE person_id IN ({marks}) ORDER BY hlc, origin",
+            group,
         )
     )
 

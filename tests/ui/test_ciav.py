@@ -89,6 +89,42 @@ async def test_merge_then_undo_then_not_the_same(make_station, app_on) -> None:
         assert queries.bilan(hub.db).total == 2
 
 
+async def test_merging_a_dead_and_a_living_record_names_the_conflict_first(
+    make_station, app_on
+) -> None:
+    from fieldkit.services import police
+
+    pma = make_station(role="pma", name="PMA-1")
+    pol = make_station(role="police", name="POLICE-1")
+    hub = make_station(role="ciav", name="CIAV")
+    identity = {"family_name": "Dupont", "given_names": "Jean", "birth_date": "1980-05-01"}
+    kept = count_person(
+        pma, "Dr A", PersonInput(nf399=NUMBER, category="UA", destination="HEGP", **identity)
+    ).person_id
+    dead = count_person(pol, "Brigadier B", PersonInput(category="DCD", **identity)).person_id
+    police.record_death_stage(pol, "OPJ C", dead, "identified", "OPJ C")
+    exchange_all(pma, pol, hub)
+    app = app_on(hub, operator="Agent CIAV 3")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        prompt = str(app.screen.query_one("#duplicates", OptionList).get_option_at_index(0).prompt)
+        assert "décès identifié" in prompt  # the CIAV sees the death stage on the pair
+        await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        body = str(app.screen.query_one("#confirm-body", Static).render())
+        assert "enregistré(e) en vie (UA)" in body
+        assert "la fiche fusionnée indiquera DCD, décès identifié" in body
+        await pilot.press("escape")  # nothing recorded
+        await pilot.pause()
+        assert queries.bilan(hub.db).total == 2
+        await pilot.press("f", "c")
+        await pilot.pause()
+        assert queries.bilan(hub.db).by_category["DCD"] == 1
+        assert queries.bilan(hub.db).total == 1
+        assert queries.person(hub.db, kept)["death_stage"] == "identified"
+
+
 async def test_markup_in_names_is_shown_as_typed(make_station, app_on) -> None:
     hub = make_station(role="ciav", name="CIAV")
     for _ in range(2):
