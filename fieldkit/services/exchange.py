@@ -21,9 +21,9 @@ from fieldkit.domain import validation
 from fieldkit.domain.hlc import wall_seconds
 from fieldkit.domain.ids import new_id, person_id_for_number
 from fieldkit.domain.triage import international
-from fieldkit.errors import FieldkitError, ValidationError
+from fieldkit.errors import FieldkitError, PermissionDenied, ValidationError
 from fieldkit.i18n import _, current_language
-from fieldkit.services.persons import PersonInput, _triage_values, person_values
+from fieldkit.services.persons import COUNTING_ROLES, PersonInput, _triage_values, person_values
 from fieldkit.services.station import bracelet_ranges, number_format
 from fieldkit.store import materialise, queries
 from fieldkit.store.store import Store, Write
@@ -175,6 +175,8 @@ def import_jsonl(store: Store, author: str, path: Path) -> int:
     Large files are validated in a second process while this one writes (one transaction:
     an error on any line rolls back every line before it).
     """
+    if store.role not in COUNTING_ROLES:
+        raise PermissionDenied(_("This station's role may not import persons."))
     fmt, ranges = number_format(store), bracelet_ranges(store)
     site = store.meta.get("site")
     try:
