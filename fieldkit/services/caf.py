@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldkit.domain import validation
+from fieldkit.domain.authority import writers
 from fieldkit.domain.ids import new_id
 from fieldkit.domain.matching import Outcome, outcome_text, parse_age
 from fieldkit.domain.model import ENQUIRY
@@ -21,7 +22,7 @@ from fieldkit.errors import NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import N_, _
 from fieldkit.store.store import Store
 
-RECORDING_ROLES = {"caf", "ciav", "police"}  # the CIAV call centre and police take enquiries too
+RECORDING_ROLES = writers("enquiry")  # CAF; the CIAV call centre and police take enquiries too
 READING_ROLES = {"caf", "ciav", "police"}
 AGE_TEXT_MAX = 20
 ANTE_MORTEM_MAX = 5000  # characters over all the ante-mortem details

@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from fieldkit.domain import validation
+from fieldkit.domain.authority import writers
 from fieldkit.domain.ids import new_id
 from fieldkit.errors import FieldkitError, PermissionDenied, ValidationError
 from fieldkit.i18n import N_, _
@@ -48,7 +49,7 @@ PAYLOAD_PREFIX = "FKC1."
 PAYLOAD_VERSION = 1
 TRAILER_TAG = b"%FIELDKIT-SIG "
 DEFAULT_HOTLINE = "116 006"  # the French victims' helpline (France Victimes), free, every day
-ISSUERS = {"pump"}
+ISSUERS = writers("certificate")  # the PUMP
 MAX_ITT_DAYS = 365
 
 KINDS: dict[str, str] = {

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fieldkit.domain import validation
+from fieldkit.domain.authority import writers
 from fieldkit.domain.changes import DELETED, REPLACED_BY
 from fieldkit.domain.ids import new_id
 from fieldkit.errors import NotFound, PermissionDenied, ValidationError
@@ -15,8 +16,10 @@ from fieldkit.services.station import bracelet_ranges, number_format
 from fieldkit.store import queries
 from fieldkit.store.store import Store, Write
 
-# Which roles may record what (the UI and the CLI both go through these checks).
-COUNTING_ROLES = {"pma", "pump", "police", "ciav"}
+# Which roles may record what (the UI and the CLI both go through these checks); from the
+# domain's table of who may write what, which the hub applies to every push.
+PERSON_WRITERS = writers("person")
+COUNTING_ROLES = PERSON_WRITERS & writers("triage")
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,7 @@ def count_person(
     store: Store, author: str, data: PersonInput, *, confirmed_outside: bool = False
 ) -> CountResult:
     """Count a person (the PMA's main path): one record, one triage event, one transaction."""
-    if store.role not in COUNTING_ROLES:
-        raise PermissionDenied(_("This station's role may not count persons."))
+    _require_counting(store)
     number, values, triage = validated_person(store, data, confirmed_outside=confirmed_outside)
     if triage is None:
         raise ValidationError(
@@ -189,6 +191,7 @@ def retriage(
     store: Store, author: str, person_id: str, category: str, refinement: str | None = None
 ) -> None:
     """Record a new triage category; the earlier ones stay in the history."""
+    _require_counting(store)
     _require_person(store, person_id)
     parsed = validation.parse_category(category)
     refined = validation.parse_refinement(refinement, parsed)
@@ -200,6 +203,7 @@ def update_person(
     store: Store, author: str, person_id: str, data: PersonInput, *, confirmed_outside: bool = False
 ) -> None:
     """Set identity, description or evacuation fields of an existing person."""
+    _require_writer(store)
     current = _require_person(store, person_id)
     number, values, triage = validated_person(store, data, confirmed_outside=confirmed_outside)
     if number is not None and number != current.get("nf399"):
@@ -242,6 +246,7 @@ def mark_x(
     store: Store, author: str, person_id: str, description: Mapping[str, str | None]
 ) -> None:
     """Record a person as X: identity fields emptied, a physical description instead."""
+    _require_writer(store)
     _require_person(store, person_id)
     described = validation.validate_description(description)
     store.record(
@@ -254,6 +259,7 @@ def mark_x(
 
 def merge_duplicate(store: Store, author: str, loser_id: str, winner_id: str) -> None:
     """Mark ``loser_id`` as replaced by ``winner_id``; nothing is destroyed and it can be undone."""
+    _require_writer(store)
     if loser_id == winner_id:
         raise ValidationError(_("A record cannot be merged into itself."))
     _require_person(store, loser_id)
@@ -262,11 +268,13 @@ def merge_duplicate(store: Store, author: str, loser_id: str, winner_id: str) ->
 
 
 def undo_merge(store: Store, author: str, person_id: str) -> None:
+    _require_writer(store)
     store.record("person", person_id, {REPLACED_BY: None}, author)
 
 
 def delete_person(store: Store, author: str, person_id: str, *, undo: bool = False) -> None:
     """Tombstone a record created by mistake (or bring it back with ``undo``)."""
+    _require_writer(store)
     _require_person(store, person_id)
     store.record("person", person_id, {DELETED: not undo}, author)
 
@@ -285,3 +293,15 @@ def _require_person(store: Store, person_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(_("No person with this identifier in this station's store."))
     return row
+
+
+def _require_counting(store: Store) -> None:
+    """Counting and triage: the roles that may write persons and triage events."""
+    if store.role not in COUNTING_ROLES:
+        raise PermissionDenied(_("This station's role may not count persons."))
+
+
+def _require_writer(store: Store) -> None:
+    """Identity, description, evacuation, merges: the roles that may write person records."""
+    if store.role not in PERSON_WRITERS:
+        raise PermissionDenied(_("This station's role may not change person records."))

@@ -76,9 +76,13 @@ class _Fatal(Exception):
 class _Session:
     """The state of one connection, from ``hello`` to its end."""
 
-    def __init__(self, agent: Agent, upstream: Upstream, pull: bool = True) -> None:
+    def __init__(
+        self, agent: Agent, upstream: Upstream, pull: bool = True, once: bool = False
+    ) -> None:
         self.agent = agent
         self.pull = pull
+        self.once = once
+        self.blocked: str | None = None  # why the hub refused a push: none more this session
         self.store = agent.store
         self.state = agent.state
         self.upstream = upstream
@@ -162,7 +166,24 @@ class _Session:
 
     def _error(self, message: wire.Error) -> None:
         log.warning("hub refused: %s (%s)", message.code, message.detail)
-        if message.code in ("version", "revoked", "incident", "refused", "origin", "invalid"):
+        if message.code == "role" and not self.once:
+            # A change this station's role may not record: sending it again will not help. The
+            # running agent says so, sends nothing more in this session and keeps pulling.
+            self.blocked = refusal_message(message.code, message.detail)
+            if message.n is not None:
+                self.inflight.pop(message.n, None)
+            self.agent._update(error=self.blocked)
+            return
+        if message.code in (
+            "version",
+            "revoked",
+            "incident",
+            "refused",
+            "origin",
+            "invalid",
+            "role",
+            "relay",
+        ):
             raise _Fatal(refusal_message(message.code, message.detail))
         if message.n is not None and message.n in self.inflight:
             raise _Fatal(refusal_message(message.code, message.detail))
@@ -181,7 +202,7 @@ class _Session:
 
     def pump(self, sock: zmq.Socket, now: float) -> None:
         self._refresh_marks()
-        while len(self.inflight) < WINDOW and self._to_push():
+        while self.blocked is None and len(self.inflight) < WINDOW and self._to_push():
             if not self._push_some(sock, now):
                 break
         if not self.pull:
@@ -399,7 +420,7 @@ class Agent:
         public, secret = station_keypair(self.store)
         sock = client_socket(context, upstream.server_key, public, secret)
         monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_FAILED_AUTH)
-        session = _Session(self, upstream, pull)
+        session = _Session(self, upstream, pull, once)
         self.sessions += 1
         try:
             sock.connect(upstream.endpoint)

@@ -150,6 +150,18 @@ def set_hub_endpoint(store: Store, endpoint: str) -> None:
         )
 
 
+def serves_role(store: Store, role: str) -> bool:
+    """May this station, as a hub, enrol a station of ``role`` and store what it pushes?
+
+    A hub stores whole what its stations push, and a station only ever holds what its role may
+    read (DOMAIN.md): so a relay (any hub but the central one) serves only stations of its own
+    role. The central hub, a CIAV station enrolled with no hub, serves every role.
+    """
+    if role == store.role:
+        return True
+    return store.role == Role.CIAV.value and not SyncState(store).has_upstream()
+
+
 def create_invite(store: Store, role: str, name: str, endpoint: str, relay: bool = False) -> str:
     """Record a one-time invite for station ``name`` with ``role``; returns its token."""
     try:
@@ -159,6 +171,14 @@ def create_invite(store: Store, role: str, name: str, endpoint: str, relay: bool
             _("Unknown role {role}: choose one of pma, pump, police, caf, ciav.").format(role=role),
             field="role",
         ) from None
+    if not serves_role(store, parsed.value):
+        raise ValidationError(
+            _(
+                "A {own} relay enrols only {own} stations (it would hold what a {role} station"
+                " records): invite this station from the CIAV hub."
+            ).format(own=store.role, role=parsed.value),
+            field="role",
+        )
     name = name.strip()
     if not name or len(name) > 40:
         raise ValidationError(_("The station needs a name."), field="station_name")
@@ -216,6 +236,14 @@ def refusal_message(code: str, detail: str = "") -> str:
         "refused": _("The hub refused this station: the invite was used, expired or revoked."),
         "origin": _("The hub refused changes this station may not send."),
         "invalid": _("The hub refused invalid changes."),
+        "role": _(
+            "The hub refused a change this station's role may not record, so nothing more is"
+            " sent: report it to the CIAV ({detail})."
+        ).format(detail=detail[:200]),
+        "relay": _(
+            "This relay serves only stations of its own role and refused this one: enrol it"
+            " with the CIAV hub instead."
+        ),
     }
     return messages.get(code) or _("The hub refused the request ({code}).").format(code=code)
 
@@ -249,6 +277,16 @@ def join(
             _("This token is for incident {incident}, but this station belongs to {own}.").format(
                 incident=invitation.incident, own=own_incident
             )
+        )
+    others = sorted(
+        {p.role for p in SyncState(store).peers() if not p.revoked and p.role != own_role}
+    )
+    if others:
+        raise ValidationError(
+            _(
+                "This station serves {roles} stations as a hub, and a relay may serve only its"
+                " own role: revoke them before joining a hub."
+            ).format(roles=", ".join(others))
         )
     public, _secret = station_keypair(store)
     ctx = context or zmq.Context()

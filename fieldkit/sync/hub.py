@@ -19,6 +19,7 @@ from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils import z85
 from zmq.utils.monitor import recv_monitor_message
 
+from fieldkit.domain.authority import writable_by_entity, write_refusal
 from fieldkit.domain.changes import Change
 from fieldkit.domain.model import HUB_WRITTEN
 from fieldkit.domain.secrecy import project, readable_fields
@@ -27,7 +28,7 @@ from fieldkit.i18n import _
 from fieldkit.store import materialise
 from fieldkit.store.store import Store
 from fieldkit.sync import wire
-from fieldkit.sync.enrol import station_keypair
+from fieldkit.sync.enrol import serves_role, station_keypair
 from fieldkit.sync.state import Invite, Peer, SyncState, utc_stamp_of
 
 log = logging.getLogger("fieldkit.sync.hub")
@@ -378,8 +379,18 @@ class Hub:
             raise _Rejected(
                 "origin", f"changes of origin {sorted(forbidden)[0][:64]!r} refused", message.n
             )
+        if not serves_role(self.store, peer.role):
+            raise _Rejected(
+                "relay",
+                f"a {self.store.role} relay takes no changes from a {peer.role} station",
+                message.n,
+            )
         latest = (time.time_ns() // 1_000_000 + MAX_CLOCK_AHEAD_MS) << 16
-        for change in message.changes:
+        # What the sender's enrolled role may write (a relay takes pushes only from stations of
+        # its own role, so the relay's role stands for every origin it forwards).
+        writable = writable_by_entity(peer.role)
+        refused: tuple[int, str] | None = None  # the first change the role may not write
+        for index, change in enumerate(message.changes):
             reason = wire.invalid_reason(change)
             if reason is None and change.hlc > latest:
                 reason = "clock more than 30 days ahead"
@@ -387,12 +398,22 @@ class Hub:
                 reason = f"{change.entity} is written by the hub only"
             if reason is not None:
                 raise _Rejected("invalid", f"{change.origin}:{change.seq}: {reason}", message.n)
-        changes = [wire.from_wire(c) for c in message.changes]
+            if refused is None:
+                allowed = writable.get(change.entity)
+                if allowed is None or not change.values.keys() <= allowed:
+                    why = write_refusal(peer.role, change.entity, change.values)
+                    refused = (index, f"{change.origin}:{change.seq}: {why}")
+        # A change the role may not write is refused with every change after it in the batch;
+        # those before it are the station's to record: stored, then the refusal is answered
+        # (the next welcome's heads tell the station what the hub holds).
+        kept = message.changes if refused is None else message.changes[: refused[0]]
+        kept_origins = origins if refused is None else {c.origin for c in kept}
+        changes = [wire.from_wire(c) for c in kept]
         try:
             with self.store.transaction():
                 result = self.store.apply(changes)
-                self.state.add_sources(origins, peer.station_id)
-                heads = self.state.heads(origins)
+                self.state.add_sources(kept_origins, peer.station_id)
+                heads = self.state.heads(kept_origins)
         except Exception as exc:
             log.exception("push from %s could not be applied", peer.name)
             raise _Rejected("invalid", f"batch could not be stored: {exc}", message.n) from None
@@ -402,6 +423,8 @@ class Hub:
             log.debug(
                 "%s pushed %d changes (%d duplicates)", peer.name, result.applied, result.duplicates
             )
+        if refused is not None:
+            raise _Rejected("role", refused[1], message.n)
         return wire.encode(wire.Ack(message.n, heads, self._top()))
 
     def _pull(self, peer: Peer, message: wire.Pull) -> bytes:
@@ -464,6 +487,8 @@ class Hub:
             raise _Rejected("incident", "another incident")
         if message.role != invite.role or message.name != invite.name:
             raise _Rejected("refused", f"invite is for {invite.name} ({invite.role})")
+        if not serves_role(self.store, invite.role):
+            raise _Rejected("relay", f"a {self.store.role} relay enrols no {invite.role} station")
         try:
             if len(wire_key := message.key.encode("ascii")) != 40:
                 raise ValueError

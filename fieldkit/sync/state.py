@@ -277,6 +277,10 @@ class SyncState:
             values["endpoint"], values["server_key"], values["hub_id"], values.get("hub_name", "")
         )
 
+    def has_upstream(self) -> bool:
+        """True once this station is enrolled with a hub (a hub of its own is then a relay)."""
+        return self._get("endpoint") is not None
+
     def set_upstream(self, upstream: Upstream) -> None:
         with self.store.transaction():
             previous = self.upstream()

@@ -152,3 +152,17 @@ def test_every_bracelet_counted_once_even_with_few_pmas_and_many_persons() -> No
         assert len(set(counted)) == len(counted)
         for number in counted[:50] + counted[-50:]:
             assert validation.validate_nf399(number, validation.DEFAULT_FORMAT, []) == number
+
+
+def test_every_write_is_one_its_station_role_may_record() -> None:
+    """The hub refuses a push holding what the sender's role may not write: the drill never does."""
+    from fieldkit.domain.authority import write_refusal
+
+    for count, sites in ((8, None), (2, None), (50, 10)):
+        specs = station_specs(count, sites=sites)
+        roles = {s.name: s.role for s in specs}
+        scenario = Scenario(specs, 1500, seed=5, ticks=40)
+        for tick in scenario:
+            for action in tick.actions:
+                reason = write_refusal(roles[action.station], action.entity, action.values)
+                assert reason is None, (action.station, action.entity, reason)
