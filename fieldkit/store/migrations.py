@@ -304,3 +304,10 @@ def _v7(db: sqlite_utils.Database) -> None:
     # The desk's station name and its count of enquiries ("CAF-1-0007"), fixed when the enquiry is
     # taken: a number by position in a list changed when another desk's older enquiry arrived.
     db.execute("ALTER TABLE enquiries ADD COLUMN reference TEXT")
+
+
+@migration(8, "witnesses carry when they were recontacted")
+def _v8(db: sqlite_utils.Database) -> None:
+    # A witness called back leaves the recontact list (left the scene, or asked to be called):
+    # without it the list only grew, and nobody could tell who was still to call.
+    db.execute("ALTER TABLE witnesses ADD COLUMN recontacted_at TEXT")
