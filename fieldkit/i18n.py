@@ -9,6 +9,9 @@ from __future__ import annotations
 import ast
 import gettext
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_LANGUAGE = "fr"
@@ -17,6 +20,7 @@ _LOCALE_DIR = Path(__file__).parent / "locale"
 
 _current = DEFAULT_LANGUAGE
 _catalogues: dict[str, gettext.NullTranslations] = {}
+_local = threading.local()  # a language chosen for one piece of text, on one thread only
 
 
 class PoTranslations(gettext.NullTranslations):
@@ -91,9 +95,25 @@ def current_language() -> str:
     return _current
 
 
+@contextmanager
+def in_language(language: str) -> Iterator[str]:
+    """Translate into ``language`` (``fr`` or ``en``) inside the block, on this thread only.
+
+    For a text written in another language than the interface's (a family's printout); the
+    interface language and the other threads (the sync agent) are left as they are."""
+    lang = (language or "").lower()[:2]
+    lang = lang if lang in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
+    previous = getattr(_local, "language", None)
+    _local.language = lang
+    try:
+        yield lang
+    finally:
+        _local.language = previous
+
+
 def _(message: str) -> str:
     """Translate a message id into the current language."""
-    return _catalogue(_current).gettext(message)
+    return _catalogue(getattr(_local, "language", None) or _current).gettext(message)
 
 
 def N_(message: str) -> str:

@@ -194,6 +194,7 @@ WITNESS = EntitySpec(
             "recontact",
             "oriented_to",
             "person_id",
+            "recontacted_at",  # when an officer called the witness back (UTC stamp), else empty
         )
     },
 )

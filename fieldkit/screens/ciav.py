@@ -2,7 +2,7 @@
 
 One screen, as SCREENS.md sketches it. Every decision asks for confirmation in a dialog that says
 exactly what will be kept, and is itself a change (it reaches every node). Nothing is destroyed:
-a merge is undone with ``u``.
+``u`` undoes the latest decision on duplicates (a merge, or "not the same person").
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class StationsScreen(ModalScreen[None]):
         now = _now()
         for row in self.rows:
             table.add_row(
-                Text(row.name + (" (relais)" if row.relay else "")),
+                Text(row.name + (" " + _("(relay)") if row.relay else "")),
                 Text(row.role),
                 Text(_seen_text(row, now)),
                 Text(str(row.held)),
@@ -158,7 +158,7 @@ class CiavScreen(AuditedReads, StationHome):
         Binding("b", "choose('b')", _("Keep B"), show=False),
         Binding("f", "merge", _("Merge"), show=False),
         Binding("n", "dismiss_pair", _("Not the same"), show=False),
-        Binding("u", "undo_merge", _("Undo merge"), show=False),
+        Binding("u", "undo", _("Undo"), show=False),
         Binding("g", "chart_group", _("Chart by")),
         Binding("s", "stations", _("Stations")),
         Binding("p", "persons", _("Persons")),
@@ -408,23 +408,47 @@ class CiavScreen(AuditedReads, StationHome):
         if pair is None:
             self._say(_("Select a probable duplicate first (right list)."), error=True)
             return
-        try:
-            with self.store.lock:
-                ciav.dismiss_pair(self.store, self.operator, pair)
-        except FieldkitError as exc:
-            self._say(exc.message, error=True)
-            return
-        self._say(_("Kept as two different persons."))
-        self._duplicates_due = 0.0
-        self.action_refresh()
+        question = Text(f"{identity_text(pair.first)} {pair.first.get('nf399') or ''}\n")
+        question.append(f"{identity_text(pair.second)} {pair.second.get('nf399') or ''}\n\n")
+        question.append(
+            _("They stop being proposed as a duplicate; u undoes this decision.")
+            + "\n"
+            + _("Recorded as your decision ({operator}).").format(operator=self.operator)
+        )
 
-    def action_undo_merge(self) -> None:
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                with self.store.lock:
+                    ciav.dismiss_pair(self.store, self.operator, pair)
+            except FieldkitError as exc:
+                self._say(exc.message, error=True)
+                return
+            self._say(_("Kept as two different persons (u to undo)."))
+            self._duplicates_due = 0.0
+            self.action_refresh()
+
+        self.app.push_screen(
+            ConfirmDialog(_("Keep these two records as two different persons?"), question),
+            answered,
+        )
+
+    def action_undo(self) -> None:
+        """Undo the latest decision on duplicates: a merge, or a "not the same person"."""
         with self.store.lock:
             merged = ciav.merged_records(self.store, limit=1)
-        if not merged:
-            self._say(_("No merge to undo."), error=True)
-            return
-        row = merged[0]
+            dismissed = ciav.dismissed_pairs(self.store, limit=1)
+        if merged and (not dismissed or merged[0]["updated_hlc"] >= dismissed[0]["updated_hlc"]):
+            self._undo_merge(merged[0])
+        elif dismissed:
+            self._undo_dismiss(dismissed[0])
+        else:
+            self._say(
+                _('Nothing to undo: no merge and no "not the same" decision yet.'), error=True
+            )
+
+    def _undo_merge(self, row: dict[str, Any]) -> None:
         question = Text(f"{identity_text(row)} {row.get('nf399') or ''}\n")
         question.append(_("becomes a person of its own again."))
 
@@ -442,6 +466,30 @@ class CiavScreen(AuditedReads, StationHome):
             self.action_refresh()
 
         self.app.push_screen(ConfirmDialog(_("Undo the latest merge?"), question), answered)
+
+    def _undo_dismiss(self, decision: dict[str, Any]) -> None:
+        question = Text()
+        for row in (decision["first"], decision["second"]):
+            if row is not None:
+                question.append(f"{identity_text(row)} {row.get('nf399') or ''}\n")
+        question.append(_("are proposed again as a probable duplicate."))
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                with self.store.lock:
+                    ciav.undo_dismiss(self.store, self.operator, decision["key"])
+            except FieldkitError as exc:
+                self._say(exc.message, error=True)
+                return
+            self._say(_("Decision undone: the pair is proposed again."))
+            self._duplicates_due = 0.0
+            self.action_refresh()
+
+        self.app.push_screen(
+            ConfirmDialog(_('Undo the latest "not the same person"?'), question), answered
+        )
 
     def action_stations(self) -> None:
         with self.store.lock:

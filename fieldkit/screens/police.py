@@ -9,6 +9,7 @@ One key per action, shown in the footer: ``n`` new witness, ``w`` witnesses, ``r
 from __future__ import annotations
 
 import time
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,6 @@ from textual.widgets import Footer, Input, Static
 
 from fieldkit.domain import validation
 from fieldkit.domain.model import DeathStage
-from fieldkit.domain.triage import Category
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.screens.common import (
@@ -70,18 +70,50 @@ def witness_contact(row: dict[str, Any]) -> str:
     return str(row.get("phone") or row.get("email") or row.get("address") or "—")
 
 
-class WitnessRows:
-    """The witnesses (or only those to recontact), oldest first; a few thousand at most."""
+def _folded(text: str) -> str:
+    """Lower case, without accents: "Nguyễn" is found by "nguyen"."""
+    plain = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in plain if not unicodedata.combining(c))
 
-    def __init__(self, store: Store, recontact_only: bool) -> None:
-        with store.lock:
-            self._rows = police.recontact_list(store) if recontact_only else police.witnesses(store)
+
+WITNESS_SEARCHED = ("family_name", "given_names", "phone", "email", "address", "where", "saw")
+
+
+class WitnessRows:
+    """The witnesses (or only those to recontact), oldest first, optionally only those whose
+    name, contact, place or account contain ``text``; a few thousand at most, read again on
+    every reload of the list."""
+
+    def __init__(self, store: Store, recontact_only: bool, text: str | None = None) -> None:
+        self.store = store
+        self.recontact_only = recontact_only
+        self.words = _folded(text or "").split()
+        self._rows: list[dict[str, Any]] = []
+
+    def _matches(self, row: dict[str, Any]) -> bool:
+        haystack = _folded(" ".join(str(row.get(f) or "") for f in WITNESS_SEARCHED))
+        digits = "".join(c for c in haystack if c.isdigit())
+        return all(word in haystack or (word.isdigit() and word in digits) for word in self.words)
 
     def count(self) -> int:
+        with self.store.lock:
+            rows = (
+                police.recontact_list(self.store)
+                if self.recontact_only
+                else police.witnesses(self.store)
+            )
+        self._rows = [row for row in rows if self._matches(row)] if self.words else rows
         return len(self._rows)
 
     def rows(self, offset: int, limit: int) -> list[dict[str, Any]]:
         return self._rows[offset : offset + limit]
+
+
+def recall_text(row: dict[str, Any]) -> str:
+    """The recall column: recontacted (and when), or whether the witness is to be called."""
+    if row.get("recontacted_at"):
+        return _("done")
+    return yes_no(row.get("recontact"))
 
 
 def witness_columns() -> list[Column]:
@@ -91,7 +123,7 @@ def witness_columns() -> list[Column]:
         Column(_("contact"), 15, witness_contact),
         Column(_("where"), 18, lambda r: r.get("where") or "—"),
         Column(_("left"), 5, lambda r: yes_no(r.get("left_scene"))),
-        Column(_("recall"), 6, lambda r: yes_no(r.get("recontact"))),
+        Column(_("recall"), 6, recall_text),
         Column(_("oriented to"), 16, lambda r: r.get("oriented_to") or "—"),
     ]
 
@@ -157,14 +189,13 @@ class PoliceActions:
 
     def record_stage(self, row: dict[str, Any], stage: DeathStage) -> None:
         shown = person_label(row)
-        if row.get("category") != Category.DCD.value:
-            self.say(
-                error_text(
-                    _(
-                        "{person} is not recorded as DCD: a death stage needs the DCD category."
-                    ).format(person=shown)
-                )
-            )
+        try:  # what would be refused is said before the officer is asked to confirm
+            with self.store.lock:
+                refusal = police.stage_refusal(self.store, row["id"], stage, shown)
+        except FieldkitError as exc:
+            refusal = exc.message
+        if refusal is not None:
+            self.say(error_text(refusal))
             return
         officer = self.officer()
         moment = datetime.now(UTC).replace(microsecond=0)
@@ -205,6 +236,9 @@ class PoliceActions:
         self.app.push_screen(ConfirmDialog(title, body), answered)
 
 
+POLICE_HIDDEN = frozenset({"retriage", "evacuate"})  # the person record's PMA actions
+
+
 class PoliceRecord(PoliceActions, PersonScreen):
     """The person record, with the leads and death stages the police holds."""
 
@@ -225,7 +259,7 @@ class PoliceRecord(PoliceActions, PersonScreen):
                 Text(
                     _(
                         "l lead · v lead status · d death identified · a death announced ·"
-                        " t re-triage · i identity · x X description · Esc close"
+                        " i identity · x X description · Esc close"
                     ),
                     style="dim",
                 )
@@ -266,6 +300,16 @@ class PoliceRecord(PoliceActions, PersonScreen):
 
     def say(self, text: Text) -> None:
         self.query_one("#message", Static).update(text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Triage and evacuation are the rescuers' acts (PMA): not on the police record.
+        return action not in POLICE_HIDDEN
+
+    def action_retriage(self) -> None:
+        """Not a police act (the key is not bound here)."""
+
+    def action_evacuate(self) -> None:
+        """Not a police act (the key is not bound here)."""
 
     def police_changed(self) -> None:
         self.changed = True
@@ -326,20 +370,92 @@ class PoliceRecord(PoliceActions, PersonScreen):
         self.app.push_screen(EditDialog(_("Lead status"), fields, submit, intro=intro), saved)
 
 
-class WitnessScreen(ModalScreen[None]):
-    """One witness, read-only."""
+def witness_fields(row: dict[str, Any] | None = None) -> list[Field]:
+    """The witness form (new or corrected), filled with ``row``."""
+    row = row or {}
 
-    BINDINGS = [Binding("escape", "close", _("Close"))]
+    def text(key: str) -> str:
+        return str(row.get(key) or "")
 
-    def __init__(self, row: dict[str, Any]) -> None:
+    return [
+        Field("family_name", _("Family name"), text("family_name"), max_length=100),
+        Field("given_names", _("Given names"), text("given_names"), max_length=100),
+        Field("phone", _("Phone"), text("phone"), max_length=40),
+        Field("email", _("E-mail"), text("email"), max_length=254),
+        Field("address", _("Address"), text("address"), max_length=300),
+        Field(
+            "where", _("Where they were at the time of the attack"), text("where"), max_length=300
+        ),
+        Field("saw", _("What they saw, in a line"), text("saw"), max_length=500),
+        Field("left_scene", _("Left the scene"), bool(row.get("left_scene")), kind="check"),
+        Field("recontact", _("Wishes to be recontacted"), bool(row.get("recontact")), kind="check"),
+        Field(
+            "oriented_to",
+            _("Oriented to (PUMP, hospital, home...)"),
+            text("oriented_to"),
+            max_length=200,
+        ),
+    ]
+
+
+def witness_input(values: dict[str, Any]) -> police.WitnessInput:
+    return police.WitnessInput(
+        family_name=values["family_name"] or None,
+        given_names=values["given_names"] or None,
+        phone=values["phone"] or None,
+        email=values["email"] or None,
+        address=values["address"] or None,
+        where=values["where"] or None,
+        saw=values["saw"] or None,
+        left_scene=bool(values["left_scene"]),
+        recontact=bool(values["recontact"]),
+        oriented_to=values["oriented_to"] or None,
+    )
+
+
+class WitnessScreen(ModalScreen[bool]):
+    """One witness: ``e`` corrects it, ``c`` marks it recontacted (again: still to call).
+    Returns True when something was recorded (the list is read again)."""
+
+    BINDINGS = [
+        Binding("escape", "close", _("Close")),
+        Binding("e", "edit", _("Correct")),
+        Binding("c", "recontacted", _("Recontacted")),
+    ]
+
+    def __init__(self, store: Store, row: dict[str, Any], operator: str) -> None:
         super().__init__()
+        self.store = store
         self.row = row
+        self.operator = operator
+        self.changed = False
 
     def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog wide"):
+            yield Static(id="witness")
+            yield Static(id="message")
+            yield Static(
+                Text(_("e correct · c recontacted (or still to call) · Esc close"), style="dim")
+            )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.refresh_witness()
+
+    def refresh_witness(self) -> None:
+        with self.store.lock:
+            found = [w for w in police.witnesses(self.store) if w["id"] == self.row["id"]]
+        if found:
+            self.row = found[0]
         row = self.row
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column()
+        recontacted = (
+            _("yes, {time}").format(time=_stamp_time(row["recontacted_at"]))
+            if row.get("recontacted_at")
+            else None
+        )
         for label, value in (
             (_("Witness"), witness_name(row)),
             (_("Phone"), row.get("phone")),
@@ -349,18 +465,65 @@ class WitnessScreen(ModalScreen[None]):
             (_("What they saw"), row.get("saw")),
             (_("Left the scene"), yes_no(row.get("left_scene"))),
             (_("Wishes to be recontacted"), yes_no(row.get("recontact"))),
+            (_("Recontacted"), recontacted),
             (_("Oriented to"), row.get("oriented_to")),
             (_("Recorded by"), f"{row.get('created_by')} · {local_time(row.get('created_hlc'))}"),
         ):
             if value:
                 table.add_row(label, Text(str(value)))
-        with VerticalScroll(classes="dialog wide"):
-            yield Static(table)
-            yield Static(Text(_("Esc close"), style="dim"))
-        yield Footer(compact=True)
+        self.query_one("#witness", Static).update(table)
+
+    def say(self, text: Text) -> None:
+        self.query_one("#message", Static).update(text)
+
+    def action_edit(self) -> None:
+        store, operator, witness_id = self.store, self.operator, self.row["id"]
+
+        def submit(values: dict[str, Any], _confirmed: bool) -> list[str]:
+            with store.lock:
+                return police.update_witness(store, operator, witness_id, witness_input(values))
+
+        def saved(changed: list[str] | None) -> None:
+            if changed is None:
+                return
+            if changed:
+                self.changed = True
+                self.say(ok_text(_("Witness corrected.")))
+            else:
+                self.say(Text(_("Nothing changed."), style="bold"))
+            self.refresh_witness()
+
+        title = _("Correct the witness {name}").format(name=witness_name(self.row))
+        self.app.push_screen(EditDialog(title, witness_fields(self.row), submit), saved)
+
+    def action_recontacted(self) -> None:
+        done = not self.row.get("recontacted_at")
+        try:
+            with self.store.lock:
+                police.mark_recontacted(self.store, self.operator, self.row["id"], done)
+        except FieldkitError as exc:
+            self.say(error_text(exc.message))
+            return
+        self.changed = True
+        self.refresh_witness()
+        message = (
+            _("{name} recontacted: out of the list to recontact (c again undoes it).")
+            if done
+            else _("{name} is to recontact again.")
+        )
+        self.say(ok_text(message.format(name=witness_name(self.row))))
 
     def action_close(self) -> None:
-        self.dismiss(None)
+        self.dismiss(self.changed)
+
+
+def _stamp_time(stamp: str) -> str:
+    """A recorded UTC stamp as the local day and time."""
+    try:
+        moment = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    except ValueError:
+        return stamp
+    return moment.astimezone().strftime("%d/%m/%Y %H:%M")
 
 
 class PoliceHome(PoliceActions, StationHome):
@@ -408,11 +571,16 @@ class PoliceHome(PoliceActions, StationHome):
         self.view = view
         listing = self.listing
         filter_input = self.query_one("#filter", Input)
+        if filter_input.value:  # a filter belongs to its list: another list starts whole
+            with filter_input.prevent(Input.Changed):
+                filter_input.value = ""
+        filter_input.display = False
         if view == PERSONS:
+            filter_input.placeholder = _("filter: number, name or category")
             listing.columns = police_person_columns()
-            listing.set_source(PersonRows(self.store, filter_input.value.strip() or None))
+            listing.set_source(PersonRows(self.store))
         else:
-            filter_input.display = False
+            filter_input.placeholder = _("filter: name, phone, place or what they saw")
             listing.columns = witness_columns()
             listing.set_source(WitnessRows(self.store, view == RECONTACT))
         listing.cursor = 0
@@ -444,7 +612,7 @@ class PoliceHome(PoliceActions, StationHome):
         self.show_view(view)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("lead", "identified", "announced", "filter"):
+        if action in ("lead", "identified", "announced"):
             return self.view == PERSONS
         if action == "view":
             # In the persons view only the way back to the witnesses, to keep the footer short.
@@ -464,20 +632,8 @@ class PoliceHome(PoliceActions, StationHome):
         operator = self.operator
 
         def submit(values: dict[str, Any], _confirmed: bool) -> tuple[str, str]:
-            data = police.WitnessInput(
-                family_name=values["family_name"] or None,
-                given_names=values["given_names"] or None,
-                phone=values["phone"] or None,
-                email=values["email"] or None,
-                address=values["address"] or None,
-                where=values["where"] or None,
-                saw=values["saw"] or None,
-                left_scene=bool(values["left_scene"]),
-                recontact=bool(values["recontact"]),
-                oriented_to=values["oriented_to"] or None,
-            )
             with store.lock:
-                witness_id = police.add_witness(store, operator, data)
+                witness_id = police.add_witness(store, operator, witness_input(values))
             return witness_id, witness_name(values)
 
         def saved(result: tuple[str, str] | None) -> None:
@@ -488,19 +644,16 @@ class PoliceHome(PoliceActions, StationHome):
             self.show_view(RECONTACT if self.view == RECONTACT else WITNESSES)
             self.listing.action_cursor_to(-1)
 
-        fields = [
-            Field("family_name", _("Family name"), max_length=100),
-            Field("given_names", _("Given names"), max_length=100),
-            Field("phone", _("Phone"), max_length=40),
-            Field("email", _("E-mail"), max_length=254),
-            Field("address", _("Address"), max_length=300),
-            Field("where", _("Where they were at the time of the attack"), max_length=300),
-            Field("saw", _("What they saw, in a line"), max_length=500),
-            Field("left_scene", _("Left the scene"), False, kind="check"),
-            Field("recontact", _("Wishes to be recontacted"), False, kind="check"),
-            Field("oriented_to", _("Oriented to (PUMP, hospital, home...)"), max_length=200),
-        ]
-        self.app.push_screen(EditDialog(_("New witness"), fields, submit), saved)
+        self.app.push_screen(EditDialog(_("New witness"), witness_fields(), submit), saved)
+
+    def open_witness(self, row: dict[str, Any]) -> None:
+        def closed(changed: bool | None) -> None:
+            if changed:
+                self.listing.reload()
+                self.refresh_views()
+            self.listing.focus()
+
+        self.app.push_screen(WitnessScreen(self.store, row, self.operator), closed)
 
     # -- persons ---------------------------------------------------------------------------
     def _highlighted(self) -> dict[str, Any] | None:
@@ -539,7 +692,7 @@ class PoliceHome(PoliceActions, StationHome):
         if self.view == PERSONS:
             self.open_person(message.row["id"])
         else:
-            self.app.push_screen(WitnessScreen(message.row))
+            self.open_witness(message.row)
 
     def open_person(self, person_id: str, action: str | None = None) -> None:
         screen = PoliceRecord(self.store, person_id, self.operator)
@@ -551,11 +704,14 @@ class PoliceHome(PoliceActions, StationHome):
 
         self.app.push_screen(screen, closed)
 
-    # -- filter (persons) ------------------------------------------------------------------
+    # -- filter ----------------------------------------------------------------------------
     def _apply_filter(self) -> None:
+        text = self.query_one("#filter", Input).value.strip()
         if self.view == PERSONS:
-            text = self.query_one("#filter", Input).value.strip()
             self.listing.set_source(PersonRows(self.store, text))
+        else:
+            self.listing.set_source(WitnessRows(self.store, self.view == RECONTACT, text))
+        self.listing.cursor = 0
 
     @on(Input.Submitted, "#filter")
     def _open_scanned(self, event: Input.Submitted) -> None:

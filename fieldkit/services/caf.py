@@ -306,14 +306,26 @@ def outcome_for(store: Store, enquiry_id: str) -> EnquiryOutcome:
     return EnquiryOutcome(enquiry_id, code, place, outcome_text(code, place))
 
 
-def enquiries(store: Store) -> list[dict[str, Any]]:
-    """Every live enquiry, oldest first, with its outcome code and sentence."""
+def enquiries_fingerprint(store: Store) -> tuple[Any, ...]:
+    """What changes whenever the list of enquiries or an outcome changes: counts and latest
+    change times (two index-free aggregates, far cheaper than reading the enquiries)."""
     _require_reader(store)
+    enquiry = store.db.execute("SELECT count(*), max(updated_hlc) FROM enquiries").fetchone()
+    outcome = store.db.execute("SELECT count(*), max(updated_hlc) FROM enquiry_outcomes").fetchone()
+    return (*enquiry, *outcome)
+
+
+def enquiries(store: Store, enquiry_id: str | None = None) -> list[dict[str, Any]]:
+    """Every live enquiry (or only ``enquiry_id``), oldest first, with its outcome code and
+    sentence."""
+    _require_reader(store)
+    one = " AND e.id = ?" if enquiry_id is not None else ""
     rows = list(
         store.db.query(
             "SELECT e.*, o.outcome AS outcome, o.place AS outcome_place FROM enquiries e"
             " LEFT JOIN enquiry_outcomes o ON o.enquiry_id = e.id AND o.deleted = 0"
-            " WHERE e.deleted = 0 AND e.replaced_by IS NULL ORDER BY e.created_hlc, e.id"
+            f" WHERE e.deleted = 0 AND e.replaced_by IS NULL{one} ORDER BY e.created_hlc, e.id",
+            [enquiry_id] if enquiry_id is not None else [],
         )
     )
     for row in rows:

@@ -289,8 +289,47 @@ def dismiss_pair(store: Store, author: str, pair: DuplicatePair) -> None:
     """Record that two candidate records are two different persons (the pair stops showing)."""
     require_ciav(store)
     store.record(
-        "conflict_decision", _pair_key(pair), {"chosen_change": "separate", "note": None}, author
+        "conflict_decision",
+        _pair_key(pair),
+        # DELETED False: a pair dismissed again after an undo is dismissed again
+        {"chosen_change": "separate", "note": None, DELETED: False},
+        author,
     )
+
+
+def dismissed_pairs(store: Store, limit: int = 200) -> list[dict[str, Any]]:
+    """Pairs recorded as two different persons, the latest first (what an undo can bring back):
+    ``key``, ``updated_hlc``, and the two person rows ``first`` and ``second`` (None when gone)."""
+    rows = store.db.execute(
+        "SELECT id, updated_hlc FROM conflict_decisions"
+        " WHERE id LIKE 'dup:%' AND deleted = 0 ORDER BY updated_hlc DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    pairs = []
+    for key, updated in rows:
+        first, _sep, second = key[len("dup:") :].partition("|")
+        pairs.append(
+            {
+                "key": key,
+                "updated_hlc": updated,
+                "first": queries.person(store.db, first),
+                "second": queries.person(store.db, second),
+            }
+        )
+    return pairs
+
+
+def undo_dismiss(store: Store, author: str, key: str) -> None:
+    """Take back a "not the same person" decision: the pair is proposed again as a duplicate.
+    The decision is marked deleted, like every undo here: nothing is destroyed."""
+    require_ciav(store)
+    row = store.db.execute(
+        "SELECT 1 FROM conflict_decisions WHERE id = ? AND id LIKE 'dup:%' AND deleted = 0",
+        [key],
+    ).fetchone()
+    if row is None:
+        raise NotFound(_("This pair is not recorded as two different persons."))
+    store.record("conflict_decision", key, {DELETED: True}, author)
 
 
 def _is_dead(row: dict[str, Any]) -> bool:

@@ -122,6 +122,63 @@ def add_witness(store: Store, author: str, data: WitnessInput) -> str:
     return witness_id
 
 
+def _require_witness(store: Store, witness_id: str) -> dict[str, Any]:
+    rows = list(
+        store.db.query(
+            "SELECT * FROM witnesses WHERE id = ? AND deleted = 0 AND replaced_by IS NULL",
+            [witness_id],
+        )
+    )
+    if not rows:
+        raise NotFound(_("No witness with this identifier in this station's store."))
+    return rows[0]
+
+
+WITNESS_FIELDS = (
+    "family_name",
+    "given_names",
+    "phone",
+    "email",
+    "address",
+    "where",
+    "saw",
+    "left_scene",
+    "recontact",
+    "oriented_to",
+)
+
+
+def update_witness(store: Store, author: str, witness_id: str, data: WitnessInput) -> list[str]:
+    """Correct a witness: the whole record as it should read (an empty field clears it),
+    validated as a new witness would be; only the fields that change are written. Returns them."""
+    _require_police(store, _("Only a police station may record witnesses."))
+    current = _require_witness(store, witness_id)
+    values = validated_witness(data)
+    changes: dict[str, Any] = {}
+    for name in WITNESS_FIELDS:
+        value = values.get(name)
+        held = current.get(name)
+        if name in ("left_scene", "recontact"):
+            held = bool(held)
+        if value != held:
+            changes[name] = value
+    if changes:
+        store.record("witness", witness_id, changes, author)
+    return sorted(changes)
+
+
+def mark_recontacted(
+    store: Store, author: str, witness_id: str, done: bool = True, at: datetime | None = None
+) -> str | None:
+    """Record that an officer called the witness back (``done=False``: still to call); a
+    recontacted witness leaves the recontact list. Returns the time recorded."""
+    _require_police(store, _("Only a police station may record witnesses."))
+    _require_witness(store, witness_id)
+    stamp = validation.utc_stamp(at or datetime.now(UTC)) if done else None
+    store.record("witness", witness_id, {"recontacted_at": stamp}, author)
+    return stamp
+
+
 def witnesses(store: Store) -> list[dict[str, Any]]:
     """Every witness recorded, oldest first."""
     _require_reader(store)
@@ -134,12 +191,14 @@ def witnesses(store: Store) -> list[dict[str, Any]]:
 
 
 def recontact_list(store: Store) -> list[dict[str, Any]]:
-    """Witnesses to call back: those who left the scene or wish to be recontacted."""
+    """Witnesses still to call back: those who left the scene or wish to be recontacted, and
+    whom no officer has recontacted yet."""
     _require_reader(store)
     return list(
         store.db.query(
             "SELECT * FROM witnesses WHERE deleted = 0 AND replaced_by IS NULL"
-            " AND (left_scene = 1 OR recontact = 1) ORDER BY created_hlc, id"
+            " AND (left_scene = 1 OR recontact = 1) AND recontacted_at IS NULL"
+            " ORDER BY created_hlc, id"
         )
     )
 
@@ -287,40 +346,9 @@ def record_death_stage(
         datetime.now(UTC)
     )
     person = require_live_person(store, person_id)
-    shown = _shown(person)
-    if person.get("category") != Category.DCD.value:
-        raise ValidationError(
-            _("{person} is not recorded as DCD: a death stage needs the DCD category.").format(
-                person=shown
-            ),
-            field="stage",
-        )
-    held = {row["stage"] for row in death_stages(store, person_id)}
-    if parsed.value in held:
-        message = (
-            _("The death of {person} is already recorded as identified.")
-            if parsed is DeathStage.IDENTIFIED
-            else _("The death of {person} is already recorded as announced.")
-        )
-        raise ValidationError(message.format(person=shown), field="stage")
-    if parsed is DeathStage.IDENTIFIED and not (
-        person.get("family_name") or person.get("given_names")
-    ):
-        raise ValidationError(
-            _(
-                "{person} has no identity: record the identity established by the identification"
-                " commission before marking the death identified."
-            ).format(person=shown),
-            field="stage",
-        )
-    if parsed is DeathStage.ANNOUNCED and DeathStage.IDENTIFIED.value not in held:
-        raise ValidationError(
-            _(
-                "The death of {person} cannot be announced before the identification commission"
-                " has identified the person."
-            ).format(person=shown),
-            field="stage",
-        )
+    refusal = _stage_refusal(store, person, parsed)
+    if refusal is not None:
+        raise ValidationError(refusal, field="stage")
     stage_id = new_id()
     store.record(
         "death_stage",
@@ -329,6 +357,46 @@ def record_death_stage(
         author,
     )
     return StageResult(stage_id, person_id, parsed.value, officer_name, when)
+
+
+def stage_refusal(
+    store: Store, person_id: str, stage: DeathStage, shown: str | None = None
+) -> str | None:
+    """Why ``stage`` cannot be recorded for this person now (one sentence naming the person as
+    ``shown``), or None: what a screen checks before it asks an officer to confirm."""
+    _require_reader(store)
+    return _stage_refusal(store, require_live_person(store, person_id), stage, shown)
+
+
+def _stage_refusal(
+    store: Store, person: dict[str, Any], stage: DeathStage, shown: str | None = None
+) -> str | None:
+    shown = shown or _shown(person)
+    if person.get("category") != Category.DCD.value:
+        return _("{person} is not recorded as DCD: a death stage needs the DCD category.").format(
+            person=shown
+        )
+    held = {row["stage"] for row in death_stages(store, person["id"])}
+    if stage.value in held:
+        message = (
+            _("The death of {person} is already recorded as identified.")
+            if stage is DeathStage.IDENTIFIED
+            else _("The death of {person} is already recorded as announced.")
+        )
+        return message.format(person=shown)
+    if stage is DeathStage.IDENTIFIED and not (
+        person.get("family_name") or person.get("given_names")
+    ):
+        return _(
+            "{person} has no identity: record the identity established by the identification"
+            " commission before marking the death identified."
+        ).format(person=shown)
+    if stage is DeathStage.ANNOUNCED and DeathStage.IDENTIFIED.value not in held:
+        return _(
+            "The death of {person} cannot be announced before the identification commission"
+            " has identified the person."
+        ).format(person=shown)
+    return None
 
 
 def _shown(person: dict[str, Any]) -> str:

@@ -326,3 +326,10 @@ def _v8(db: sqlite_utils.Database) -> None:
         )
     }
     refresh_merge_groups(db, ids, ids)
+
+
+@migration(9, "witnesses carry when they were recontacted")
+def _v9(db: sqlite_utils.Database) -> None:
+    # A witness called back leaves the recontact list (left the scene, or asked to be called):
+    # without it the list only grew, and nobody could tell who was still to call.
+    db.execute("ALTER TABLE witnesses ADD COLUMN recontacted_at TEXT")

@@ -180,3 +180,26 @@ def test_duplicates_with_a_close_spelling_or_another_script(make_station) -> Non
     assert pairs[frozenset((dupont, dupond))].reason == "orthographe proche"
     assert frozenset((cyrillic, latin_name)) in pairs
     assert len(pairs) == 2
+
+
+def test_not_the_same_is_undone_and_can_be_decided_again(make_station: Callable[..., Any]):
+    hub = make_station(role="ciav", name="CIAV")
+    for given, family in (("Claire", "MARTIN"), ("martin", "claire")):
+        count_person(hub, "Dr A", PersonInput(category="UR", family_name=family, given_names=given))
+    [pair] = ciav.duplicate_candidates(hub)
+    assert ciav.dismissed_pairs(hub) == []
+    ciav.dismiss_pair(hub, "Agent 1", pair)
+    assert ciav.duplicate_candidates(hub) == []
+    [decision] = ciav.dismissed_pairs(hub)
+    assert decision["first"]["id"] == pair.first["id"]
+    assert decision["second"]["id"] == pair.second["id"]
+    ciav.undo_dismiss(hub, "Agent 2", decision["key"])
+    assert [p.second["id"] for p in ciav.duplicate_candidates(hub)] == [pair.second["id"]]
+    assert ciav.dismissed_pairs(hub) == []
+    with pytest.raises(NotFound):  # nothing left to undo
+        ciav.undo_dismiss(hub, "Agent 2", decision["key"])
+    ciav.dismiss_pair(hub, "Agent 3", pair)  # decided again after the undo
+    assert ciav.duplicate_candidates(hub) == []
+    pma = make_station(role="pma", name="PMA-1")
+    with pytest.raises(PermissionDenied):
+        ciav.undo_dismiss(pma, "x", decision["key"])

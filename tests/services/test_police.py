@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from fieldkit.domain.model import DeathStage
 from fieldkit.errors import NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import set_language
 from fieldkit.services import police as svc
@@ -254,3 +255,67 @@ def test_death_stages_are_police_only(make_station: Callable[..., Any], role: st
     store = make_station(role=role, name=f"{role}-1")
     with pytest.raises(PermissionDenied, match="Seul un poste de police"):
         svc.record_death_stage(store, "o", "nf-any", "identified", "Cdt Durand")
+
+
+def test_a_witness_is_corrected_field_by_field_and_validated_again(police: Store):
+    witness_id = svc.add_witness(
+        police,
+        "officer-1",
+        svc.WitnessInput(family_name="Leroy", where="Bar", left_scene=True, phone="0612345678"),
+    )
+    with pytest.raises(ValidationError):  # left the scene: a contact is still needed
+        svc.update_witness(
+            police,
+            "officer-2",
+            witness_id,
+            svc.WitnessInput(family_name="Leroy", where="Bar", left_scene=True),
+        )
+    changed = svc.update_witness(
+        police,
+        "officer-2",
+        witness_id,
+        svc.WitnessInput(family_name="Leroy", where="Bar", left_scene=True, email="l@x.fr"),
+    )
+    assert changed == ["email", "phone"]
+    [row] = svc.witnesses(police)
+    assert row["email"] == "l@x.fr" and row["phone"] is None and row["left_scene"] == 1
+    with pytest.raises(NotFound):
+        svc.update_witness(police, "o", "nope", svc.WitnessInput(family_name="A", where="B"))
+
+
+def test_a_recontacted_witness_leaves_the_recontact_list(police: Store):
+    witness_id = svc.add_witness(
+        police,
+        "officer-1",
+        svc.WitnessInput(family_name="Left", where="Bar", left_scene=True, phone="0612345678"),
+    )
+    stamp = svc.mark_recontacted(police, "officer-2", witness_id)
+    assert stamp and stamp.endswith("Z")
+    assert svc.recontact_list(police) == []
+    assert svc.witnesses(police)[0]["recontacted_at"] == stamp
+    svc.mark_recontacted(police, "officer-2", witness_id, done=False)
+    assert [w["id"] for w in svc.recontact_list(police)] == [witness_id]
+
+
+def test_stage_refusal_says_why_before_anything_is_asked(police: Store):
+    x_person = _dead(police)
+    named = _dead(police, "FR075BSPP2026TR000124", family_name="Martin")
+    assert "identité" in (svc.stage_refusal(police, x_person, DeathStage.IDENTIFIED) or "")
+    assert "commission" in (svc.stage_refusal(police, named, DeathStage.ANNOUNCED) or "")
+    assert svc.stage_refusal(police, named, DeathStage.IDENTIFIED) is None
+    svc.record_death_stage(police, "o", named, "identified", "Lt A")
+    assert svc.stage_refusal(police, named, DeathStage.ANNOUNCED) is None
+    assert "déjà" in (svc.stage_refusal(police, named, DeathStage.IDENTIFIED) or "")
+
+
+def test_migration_9_adds_recontacted_at_to_a_store_at_version_8(tmp_path):
+    from fieldkit.store import keys
+    from fieldkit.store.connection import connect
+    from fieldkit.store.migrations import migrate
+
+    key = keys.create_keyfile(tmp_path / "s.keys", "correct horse battery")
+    db = connect(tmp_path / "s.db", key, create=True)
+    migrate(db, target=8)
+    assert "recontacted_at" not in {c.name for c in db["witnesses"].columns}
+    migrate(db)
+    assert "recontacted_at" in {c.name for c in db["witnesses"].columns}

@@ -8,11 +8,14 @@ from pathlib import Path
 from textual.widgets import Input, OptionList, Static, TextArea
 
 from fieldkit.domain.secrecy import project
+from fieldkit.screens import caf as caf_screen
 from fieldkit.screens.caf import CafScreen, EnquiryForm, EnquiryScreen
+from fieldkit.screens.forms import ConfirmDialog
 from fieldkit.services import caf
 from fieldkit.services.matching import Matcher
 from fieldkit.services.persons import PersonInput, count_person
 from fieldkit.store.store import Store
+from tests.ui.helpers import shown
 
 
 def _to_hub(hub: Store, *stations: Store) -> None:
@@ -111,16 +114,176 @@ async def test_an_enquiry_is_taken_and_the_desk_sees_only_the_allowed_answer(
         assert len(caf.enquiries(desk)) == 1
 
 
-async def test_escape_records_nothing_and_says_so(make_station, app_on) -> None:
+async def test_escape_on_an_empty_form_records_nothing_and_says_so(make_station, app_on) -> None:
     desk = make_station(role="caf", name="CAF-1")
     app = app_on(desk)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("n")
         await pilot.pause()
-        app.screen.query_one("#f-enquirer_name", Input).value = "[b]Durand[/b]"
-        await pilot.press("escape")
+        await pilot.press("escape")  # nothing typed: nothing to lose, no question
         await pilot.pause()
         assert isinstance(app.screen, CafScreen)
         assert caf.enquiries(desk) == []
         assert "non enregistrée" in str(app.screen.query_one("#message", Static).render())
+
+
+async def test_escape_asks_before_throwing_away_what_was_typed(make_station, app_on) -> None:
+    desk = make_station(role="caf", name="CAF-1")
+    app = app_on(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"DUPONT Marie", "enter", *"mère", "enter")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)  # a family is in front of the desk
+        assert "perdu" in shown(app, "#confirm-body")
+        await pilot.press("escape")  # back to the form, nothing lost
+        await pilot.pause()
+        assert isinstance(app.screen, EnquiryForm)
+        assert app.screen.query_one("#f-enquirer_name", Input).value == "DUPONT Marie"
+        assert app.screen.query_one("#f-relation", Input).value == "mère"
+        await pilot.press("enter")  # Enter is not a confirmation either
+        await pilot.press("escape", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("c")  # discarded, on purpose
+        await pilot.pause()
+        assert isinstance(app.screen, CafScreen)
+        assert caf.enquiries(desk) == []
+        assert "non enregistrée" in shown(app, "#message")
+
+
+def _screen_lines(app) -> str:
+    """What the terminal shows, every layer, as text."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip).rstrip() for strip in strips)
+
+
+async def test_a_refused_field_and_its_error_are_both_on_screen_at_80x24(
+    make_station, app_on
+) -> None:
+    desk = make_station(role="caf", name="CAF-1")
+    app = app_on(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        await _type_form(
+            pilot,
+            {
+                "enquirer_name": "BENALI Samira",
+                "phone": "0612345678",
+                "sought_family_name": "BEN ALI",
+                "last_time": "hier soir",  # not a time: refused, near the end of the form
+            },
+        )
+        await pilot.pause()
+        assert isinstance(app.screen, EnquiryForm)
+        assert app.focused is app.screen.query_one("#f-last_time", Input)
+        error = shown(app, "#form-error").strip()
+        assert "hier soir" in error
+        terminal = _screen_lines(app)
+        assert error[:40] in terminal  # the officer sees why, next to the field
+        assert app.screen.query_one("#f-last_time", Input).value == "hier soir"
+
+
+def _printed(home: Path) -> str:
+    [path] = sorted((home / "printouts").glob("*.txt"))
+    return path.read_text(encoding="utf-8")
+
+
+async def test_the_printout_is_in_the_family_language(make_station, app_on, tmp_path) -> None:
+    desk = make_station(role="caf", name="CAF-1")
+    caf.record_enquiry(
+        desk,
+        "A",
+        enquirer_name="SMITH John",
+        phone="+44 7700 900123",
+        language="anglais",
+        sought_family_name="Smith",
+    )
+    app = app_on(desk, operator="A. Petit")  # the desk works in French
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "i")
+        await pilot.pause()
+        text = _printed(tmp_path)
+        assert "Enquiry no. CAF-1-0001" in text
+        assert "No information yet." in text and "Information line for families" in text
+        assert "Demande" not in text and "Pas encore" not in text and "Centre" not in text
+        assert "Demande n°" in shown(app, "#sheet")  # the desk's own screen stays in French
+
+
+async def test_a_language_the_app_lacks_prints_french_and_english_saying_the_same(
+    make_station, app_on, tmp_path
+) -> None:
+    desk = make_station(role="caf", name="CAF-1")
+    caf.record_enquiry(
+        desk,
+        "A",
+        enquirer_name="BENALI Samira",
+        phone="0612345678",
+        language="arabe",
+        sought_family_name="Ben Ali",
+    )
+    app = app_on(desk, operator="A. Petit")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter", "i")
+        await pilot.pause()
+        french, english = _printed(tmp_path).split("-" * 40)
+        assert "Demande n° CAF-1-0001" in french and "Pas encore d'information" in french
+        assert "Enquiry no. CAF-1-0001" in english and "No information yet." in english
+        # the same lines, the same outcome: never more detail in one language than the other
+        assert len(french.strip().splitlines()) == len(english.strip().splitlines())
+
+
+def test_the_printout_language_is_read_from_what_the_desk_wrote() -> None:
+    languages = caf_screen.printout_languages
+    assert languages("anglais") == ["en"]
+    assert languages("English") == ["en"]
+    assert languages("arabe, français") == ["fr"]
+    assert languages("Anglais, français") == ["en"]
+    assert languages(None) == ["fr"]
+    assert languages("ourdou") == ["fr", "en"]
+
+
+async def test_the_list_is_rebuilt_only_when_something_changed_and_keeps_the_enquiry(
+    make_station, app_on, monkeypatch
+) -> None:
+    desk = make_station(role="caf", name="CAF-1")
+    for i in range(30):
+        caf.record_enquiry(
+            desk, "A", enquirer_name=f"Demandeur {i}", phone="0612345678", sought_family_name="X"
+        )
+    reads = []
+    real = caf.enquiries
+    monkeypatch.setattr(caf, "enquiries", lambda *a, **k: reads.append(1) or real(*a, **k))
+    app = app_on(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CafScreen)
+        widget = screen.query_one("#enquiries", OptionList)
+        for _ in range(5):
+            await pilot.press("down")
+        chosen = widget.get_option_at_index(widget.highlighted).id
+        reads.clear()
+        screen.refresh_enquiries()
+        screen.refresh_enquiries()
+        assert reads == []  # nothing changed: nothing read again, nothing rebuilt
+        caf.record_enquiry(
+            desk, "B", enquirer_name="Nouveau", phone="0612345678", sought_family_name="Y"
+        )
+        screen.refresh_enquiries()
+        await pilot.pause()
+        assert reads == [1]
+        assert widget.option_count == 31
+        assert widget.get_option_at_index(widget.highlighted).id == chosen  # moved down one
+        assert widget.highlighted == 6
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EnquiryScreen) and app.screen.enquiry_id == chosen

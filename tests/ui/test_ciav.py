@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from textual.widgets import OptionList, Static
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable, OptionList, Static
 
 from fieldkit.screens.ciav import CiavScreen, StationsScreen
 from fieldkit.screens.forms import ConfirmDialog
@@ -82,11 +83,32 @@ async def test_merge_then_undo_then_not_the_same(make_station, app_on) -> None:
         await pilot.pause()
         assert queries.bilan(hub.db).total == 2
         assert "(1)" in _text(app, "#duplicates-title")
-        await pilot.press("n")  # two different persons after all
+        await pilot.press("n")  # two different persons after all: asked first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "MARTIN Claire" in _text(app, "#confirm-body")
+        await pilot.press("escape")  # nothing recorded
+        await pilot.pause()
+        assert "(1)" in _text(app, "#duplicates-title")
+        await pilot.press("n", "c")
         await pilot.pause()
         assert "(0)" in _text(app, "#duplicates-title")
         assert ciav.duplicate_candidates(hub) == []
         assert queries.bilan(hub.db).total == 2
+        await pilot.press("u")  # the latest decision is the "not the same": undone, asked first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "doublon" in _text(app, "#confirm-body")
+        await pilot.press("c")
+        await pilot.pause()
+        assert "(1)" in _text(app, "#duplicates-title")
+        assert len(ciav.duplicate_candidates(hub)) == 1
+        assert queries.bilan(hub.db).total == 2  # the merge stays undone
+        await pilot.press("n", "c")  # and decided again
+        await pilot.pause()
+        assert ciav.duplicate_candidates(hub) == []
+        decisions = [c for c in hub.all_changes() if c.entity == "conflict_decision"]
+        assert len(decisions) == 3 and {c.author for c in decisions} == {"Agent CIAV 2"}
 
 
 async def test_merging_a_dead_and_a_living_record_names_the_conflict_first(
@@ -220,3 +242,20 @@ async def test_a_slow_duplicate_search_runs_in_a_thread_and_still_fills_the_list
                 break
         assert "(1)" in _text(app, "#duplicates-title")
         assert app.screen._duplicates_running is False
+
+
+async def test_a_relay_is_named_in_the_interface_language(make_station, app_on) -> None:
+    from fieldkit.i18n import set_language
+
+    hub = make_station(role="ciav", name="CIAV")
+    relay = ciav.StationRow("r1", "RELAIS-1", "pma", True, False, None, 0, None, None)
+    app = app_on(hub, lang="en")
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            app.push_screen(StationsScreen([relay]))
+            await pilot.pause()
+            cell = app.screen.query_one(DataTable).get_cell_at(Coordinate(0, 0))
+            assert str(cell) == "RELAIS-1 (relay)"
+    finally:
+        set_language("fr")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from textual.widgets import Static
+
 from fieldkit.screens.forms import ConfirmDialog, EditDialog
 from fieldkit.screens.person_list import VirtualList
 from fieldkit.screens.police import HomeScreen, PoliceRecord, WitnessScreen
 from fieldkit.services import police
 from fieldkit.services.persons import PersonInput, count_person, merge_duplicate
 from fieldkit.store.store import Store
-from tests.ui.helpers import list_lines, shown, wait_until
+from tests.ui.helpers import list_lines, plain, shown, wait_until
 
 OFFICER = "Brigadier Durand (PP 1234)"
 N1 = "FR075BSPP2026TR000123"
@@ -223,18 +225,63 @@ async def test_death_stage_refused_for_a_person_not_dcd(fixed_clock_station, app
         assert police.death_stages(store, f"nf-{N2}") == []
 
 
-async def test_announced_before_identified_is_refused_after_confirmation(
-    fixed_clock_station, app_on
-):
+async def test_announced_before_identified_is_refused_before_asking(fixed_clock_station, app_on):
     store = station(fixed_clock_station)
     count_person(store, "pma", PersonInput(nf399=N1, category="DCD", family_name="Martin"))
     app = app_on(store, operator=OFFICER)
     async with app.run_test(size=(80, 24)) as pilot:
         await go_to_person(pilot, N1)
-        await pilot.press("a", "c")
+        await pilot.press("a")
         await pilot.pause()
-        assert "commission" in shown(app, "#message")
+        assert isinstance(app.screen, HomeScreen)  # no confirmation asked for a refusal
+        assert "commission" in shown(app, "#message") and "MARTIN" in shown(app, "#message")
         assert police.death_stages(store, f"nf-{N1}") == []
+
+
+async def test_identified_on_a_person_without_identity_is_refused_before_asking(
+    fixed_clock_station, app_on
+):
+    store = station(fixed_clock_station)
+    count_person(store, "pma", PersonInput(nf399=N1, category="DCD"))  # X
+    app = app_on(store, operator=OFFICER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await go_to_person(pilot, N1)
+        await pilot.press("d")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert "identité" in shown(app, "#message")
+        await pilot.press("enter", "d")  # the same from the record
+        await pilot.pause()
+        assert isinstance(app.screen, PoliceRecord)
+        assert "identité" in shown(app, "#message")
+        assert police.death_stages(store, f"nf-{N1}") == []
+
+
+async def test_the_police_record_neither_retriages_nor_evacuates(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    person_id = count_person(store, "pma", PersonInput(nf399=N1, category="DCD")).person_id
+    app = app_on(store, operator=OFFICER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await go_to_person(pilot, N1)
+        await pilot.press("enter")
+        assert isinstance(app.screen, PoliceRecord)
+        await pilot.press("t")  # re-triage: the rescuers' act (PMA), not the police's
+        await pilot.pause()
+        assert isinstance(app.screen, PoliceRecord)
+        await pilot.press("2", "enter")
+        await pilot.pause()
+        await pilot.press("e")  # evacuation: idem
+        await pilot.pause()
+        assert isinstance(app.screen, PoliceRecord)
+        assert store.db.execute("SELECT count(*) FROM triage_events").fetchone()[0] == 1
+        assert store.db.execute(
+            "SELECT category, destination FROM persons WHERE id = ?", [person_id]
+        ).fetchone() == ("DCD", None)
+        keys = set(app.screen.active_bindings)
+        assert "t" not in keys and "e" not in keys and {"l", "d", "a", "i"} <= keys
+        assert not any("re-trier" in plain(w) for w in app.screen.query(Static))
+        await pilot.press("i")  # the identity established by the commission stays
+        assert isinstance(app.screen, EditDialog)
 
 
 async def test_a_scanned_number_opens_the_person(fixed_clock_station, app_on):
@@ -283,3 +330,84 @@ async def test_a_lead_is_confirmed_without_filling_the_identity(fixed_clock_stat
         assert "confirmée" in shown(app, "#police")
         person = store.db.execute("SELECT family_name FROM persons WHERE id = ?", [person_id])
         assert person.fetchone()[0] is None
+
+
+def _witnesses(store: Store) -> None:
+    for family, given, left, recontact in (
+        ("Nguyễn", "Thị Lan", True, True),
+        ("Dupont", "Jean", False, False),
+        ("Benali", "Samira", False, True),
+    ):
+        police.add_witness(
+            store,
+            OFFICER,
+            police.WitnessInput(
+                family_name=family,
+                given_names=given,
+                phone="06 12 34 56 78",
+                where="Terrasse du Carillon" if family != "Dupont" else "Rue de Charonne",
+                left_scene=left,
+                recontact=recontact,
+            ),
+        )
+
+
+async def test_slash_filters_the_witness_lists(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    _witnesses(store)
+    app = app_on(store, operator=OFFICER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        listing = app.screen.query_one(VirtualList)
+        assert listing.row_count == 3
+        await pilot.press("slash", *"nguyen")  # without the accents
+        await wait_until(pilot, lambda: listing.row_count == 1)
+        assert listing.row(0)["family_name"] == "Nguyễn"
+        await pilot.press("enter")  # to the list
+        await pilot.press("escape")  # the filter is cleared
+        await wait_until(pilot, lambda: listing.row_count == 3)
+        await pilot.press("slash", *"charonne")  # the place
+        await wait_until(pilot, lambda: listing.row_count == 1)
+        assert listing.row(0)["family_name"] == "Dupont"
+        await pilot.press("enter", "r")  # another list starts whole
+        assert listing.row_count == 2
+        await pilot.press("slash", *"samira")
+        await wait_until(pilot, lambda: listing.row_count == 1)
+        assert listing.row(0)["family_name"] == "Benali"
+
+
+async def test_a_witness_is_corrected_and_marked_recontacted(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    _witnesses(store)
+    app = app_on(store, operator=OFFICER)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("r")
+        listing = app.screen.query_one(VirtualList)
+        assert listing.row_count == 2
+        await pilot.press("enter")  # Nguyễn
+        assert isinstance(app.screen, WitnessScreen)
+        await pilot.press("e")
+        assert isinstance(app.screen, EditDialog)
+        assert app.screen.query_one("#f-family_name").value == "Nguyễn"
+        await type_in(pilot, "#f-phone", "")  # left the scene: a contact is needed
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, EditDialog)
+        assert "recontacter" in shown(app, "#dialog-message")
+        await type_in(pilot, "#f-phone", "07 00 00 00 01")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, WitnessScreen)
+        assert "07 00 00 00 01" in shown(app, "#witness")
+        await pilot.press("c")  # called back
+        await pilot.pause()
+        assert "recontacté" in shown(app, "#message").lower()
+        assert "Recontacté" in shown(app, "#witness")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert listing.row_count == 1  # out of the list still to call
+        assert "À recontacter (1)" in shown(app, "#views")
+        [row] = [w for w in police.witnesses(store) if w["family_name"] == "Nguyễn"]
+        assert row["phone"] == "07 00 00 00 01" and row["recontacted_at"]
+        await pilot.press("w")
+        assert "fait" in "\n".join(list_lines(listing))
