@@ -20,6 +20,7 @@ from fieldkit.domain.changes import DELETED, REPLACED_BY
 from fieldkit.domain.hlc import wall_seconds
 from fieldkit.domain.matching import latin, skeleton
 from fieldkit.domain.model import DeathStage, Role
+from fieldkit.domain.secrecy import readable_fields
 from fieldkit.domain.triage import LABELS, Category
 from fieldkit.errors import NeedsConfirmation, NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import _
@@ -84,10 +85,14 @@ def _label(store: Store, entity: str, entity_id: str) -> str:
 
 
 def conflict_queue(store: Store, *, include_decided: bool = False) -> list[Conflict]:
-    """Conflict items, the undecided first, newest first."""
+    """Conflict items, the undecided first, newest first; only those on fields this station's
+    role may read (two PMA writing a person's clinical notes in parallel is a conflict the CIAV
+    may not see: the values are clinical)."""
     items = []
     for row in queries.conflicts(store.db):
         if row["decided"] and not include_decided:
+            continue
+        if row["field"] and row["field"] not in readable_fields(store.role, row["entity"]):
             continue
         lifecycle_side = None
         if row["kind"] != "field":

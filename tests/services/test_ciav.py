@@ -72,6 +72,29 @@ def test_parallel_edits_appear_with_both_values_and_authors_and_a_decision_settl
         assert all(row["decided"] for row in queries.conflicts(store.db))
 
 
+def test_the_ciav_is_not_shown_a_conflict_on_clinical_notes(
+    three: tuple[Store, Store, Store],
+) -> None:
+    pma1, pma2, hub = three
+    person_id = _person(pma1, nf399=NUMBER)
+    exchange_all(pma1, pma2, hub)
+    pma1.record("person", person_id, {"clinical_notes": "plaie thoracique"}, "Dr A")
+    pma2.record("person", person_id, {"clinical_notes": "pneumothorax"}, "Dr B")
+    update_person(pma1, "Inf. Leroy", person_id, PersonInput(given_names="Jean-Pierre"))
+    update_person(pma2, "Dr Haddad", person_id, PersonInput(given_names="Jean-Paul"))
+    exchange_all(pma1, pma2, hub)
+    held = {row["field"] for row in queries.conflicts(hub.db)}
+    assert held == {"clinical_notes", "given_names"}  # the hub holds both items...
+    queue = ciav.conflict_queue(hub)  # ... and shows only the one it may read
+    assert [item.field for item in queue] == ["given_names"]
+    assert all("plaie" not in str(item) and "pneumo" not in str(item) for item in queue)
+    hidden = next(
+        r["conflict_id"] for r in queries.conflicts(hub.db) if r["field"] != "given_names"
+    )
+    with pytest.raises(NotFound):
+        ciav.decide_conflict(hub, "Agent CIAV", hidden, "a")
+
+
 def test_a_delete_against_an_edit_can_be_settled_for_the_edit(
     three: tuple[Store, Store, Store],
 ) -> None:
