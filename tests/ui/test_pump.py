@@ -10,7 +10,7 @@ from fieldkit.services import certificates, pump
 from fieldkit.services.persons import PersonInput
 from fieldkit.store import queries
 from fieldkit.store.store import Store
-from tests.ui.helpers import list_lines, shown, wait_until
+from tests.ui.helpers import list_lines, on_screen, shown, wait_until
 
 CLINICIAN = "Dr L. Moreau (RPPS 10001234567)"
 N1 = "FR075BSPP2026TR000123"
@@ -198,3 +198,20 @@ async def test_a_number_outside_the_bracelet_ranges_needs_a_second_save(
         await pilot.pause()
         assert isinstance(app.screen, PumpRecord)
         assert queries.person_by_number(store.db, N1) is not None
+
+
+async def test_a_certificate_error_is_on_screen_at_80x24(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    person = pump.register_person(store, "accueil", PersonInput(family_name="Durand")).person_id
+    pump.record_declaration(store, "dr", person, WORDS, "Dr L. Moreau")
+    app = app_on(store, operator=CLINICIAN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "c")
+        assert isinstance(app.screen, EditDialog)
+        app.screen.query_one("#f-itt_days").value = "abc"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "ITT" in shown(app, "#dialog-message"))
+        assert on_screen(app, "#dialog-message").startswith("L'ITT doit être un nombre entier")
+        assert app.focused is app.screen.query_one("#f-itt_days")  # the field at fault, in view
+        assert "abc" in on_screen(app, "#f-itt_days")
+        assert certificates.certificates(store, person) == []
