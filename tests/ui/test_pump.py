@@ -288,3 +288,18 @@ def test_plural_follows_the_language():
     assert [plural(n, "one", "other") for n in (0, 1, 2)] == ["one", "one", "other"]  # French
     set_language("en")
     assert [plural(n, "one", "other") for n in (0, 1, 2)] == ["other", "one", "other"]
+
+
+async def test_the_certificate_path_and_helpline_show_whole_at_80x24(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    person = pump.register_person(store, "accueil", PersonInput(family_name="Durand")).person_id
+    pump.record_declaration(store, "dr", person, WORDS, "Dr L. Moreau")
+    app = app_on(store, operator=CLINICIAN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "c", "ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, PumpRecord))
+        await pilot.pause()
+        issued = app.screen.last_certificate
+        assert issued is not None
+        text = on_screen(app, "#message").replace(" ", "")
+        assert str(issued.path).replace(" ", "") in text and text.endswith("116006.")
