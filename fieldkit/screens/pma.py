@@ -108,6 +108,7 @@ class HomeScreen(StationHome):
         self.category: Category | None = None
         self.confirm_number: str | None = None
         self.last_person_id: str | None = None  # counted or opened last: what i, e, t act on
+        self._number_was_empty = True
         self._bilan_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -158,8 +159,6 @@ class HomeScreen(StationHome):
         if self._number_was_empty != (not event.value):
             self._number_was_empty = not event.value
             self.refresh_bindings()  # the letter keys show in the footer only when they act
-
-    _number_was_empty = True
 
     def _reset_choice(self) -> None:
         self.category = None
