@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 
 from fieldkit.domain.hlc import wall_seconds
 from fieldkit.domain.triage import KEYS, LABELS, Category
-from fieldkit.i18n import _
+from fieldkit.i18n import _, current_language
 
 # Colour and letters together: colour-blind users and monochrome screens lose nothing.
 CATEGORY_STYLE: dict[str, str] = {
@@ -30,6 +30,13 @@ CATEGORY_STYLE: dict[str, str] = {
     "IMPLIQUE": "bold black on green",
     "DCD": "bold white on grey30",
 }
+
+
+def plural(count: int, one: str, other: str) -> str:
+    """The singular or plural message for ``count``, by the rule of the interface's language:
+    French uses the singular for 0 and 1 ("0 personne vue"), English only for 1."""
+    singular = count in (0, 1) if current_language() == "fr" else count == 1
+    return one if singular else other
 
 
 def category_label(category: str | None) -> str:

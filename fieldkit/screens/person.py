@@ -24,6 +24,7 @@ from fieldkit.screens.common import (
     identity_text,
     local_time,
     ok_text,
+    person_label,
 )
 from fieldkit.screens.forms import EditDialog, Field
 from fieldkit.services import persons
@@ -155,7 +156,10 @@ class PersonScreen(ModalScreen[bool]):
 
         source = self.row if current is None else current
         specs = [Field(k, label, str(source.get(k) or "")) for k, label in fields]
-        self.app.push_screen(EditDialog(title, specs, submit), saved)
+        # The form names the person: it may open straight from the counting screen (i, e).
+        self.app.push_screen(
+            EditDialog(f"{title} · {person_label(self.row)}", specs, submit), saved
+        )
 
     def action_identity(self) -> None:
         fields = [

@@ -6,17 +6,19 @@ import re
 import time
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
+from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label, Static
 
 from fieldkit.domain import validation
-from fieldkit.domain.triage import KEYS, Category
+from fieldkit.domain.triage import KEYS, REFINEMENTS, Category
 from fieldkit.errors import FieldkitError, NeedsConfirmation
 from fieldkit.i18n import _
 from fieldkit.screens.common import (
@@ -34,10 +36,18 @@ from fieldkit.services.station import bracelet_ranges, number_format
 from fieldkit.store import queries
 from fieldkit.store.store import Store
 
+# The home's letter keys (identity, evacuate, re-triage, bilan): numbers hold letters, so these act
+# only while the number field is empty; typed after the first character they are part of the number.
+ACTION_KEYS = frozenset("ietb")
+# A scan may carry a prefix or a URL ("NF399:FR...", "https://host/v/FR..."): once one of these is
+# in the field, "/" is part of the scan; before, "/" (never in a number) opens the filter.
+SCAN_WRAPPERS = frozenset(":/=")
+
 
 class NumberInput(Input):
     """The victim number field. A category key typed after a complete number picks the category
-    instead of being appended (numbers end in digits, so we tell them apart by the format)."""
+    instead of being appended (numbers end in digits, so we tell them apart by the format).
+    ``/``, and the letter keys while the field is empty, are left to the screen's bindings."""
 
     class CategoryKey(Message):
         def __init__(self, category: Category) -> None:
@@ -53,8 +63,22 @@ class NumberInput(Input):
     def is_complete(self, text: str) -> bool:
         return bool(text) and self._pattern.fullmatch(validation.normalize_scan(text)) is not None
 
+    def is_action_key(self, character: str | None) -> bool:
+        if character == "/":
+            return not SCAN_WRAPPERS.intersection(self.value)
+        return character in ACTION_KEYS and not self.value
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        # What the footer shows and which bindings run follow the same rule as the typing below.
+        if self.is_action_key(character):
+            return False
+        return super().check_consume_key(key, character)
+
     async def _on_key(self, event: events.Key) -> None:
         key = event.character
+        if self.is_action_key(key):
+            event.prevent_default()  # not typed; the key goes on to the screen's bindings
+            return
         if key in KEYS and (
             self.awaiting_category
             or (self.is_complete(self.value) and not self.is_complete(self.value + key))
@@ -74,6 +98,7 @@ class HomeScreen(StationHome):
         Binding("i", "identity", _("Identity")),
         Binding("e", "evacuate", _("Evacuate")),
         Binding("t", "retriage", _("Re-triage")),
+        Binding("b", "bilan", _("Bilan")),
         Binding("escape", "back_to_number", _("Number"), show=False),
     ]
 
@@ -83,6 +108,8 @@ class HomeScreen(StationHome):
         self.ranges = bracelet_ranges(store)
         self.category: Category | None = None
         self.confirm_number: str | None = None
+        self.last_person_id: str | None = None  # counted or opened last: what i, e, t act on
+        self._number_was_empty = True
         self._bilan_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -103,7 +130,8 @@ class HomeScreen(StationHome):
         yield Input(placeholder=_("filter: number, name or category"), id="filter")
         yield VirtualList(person_columns(), PersonRows(self.store), id="persons")
         yield StatusLine(id="status")
-        yield Footer()
+        # Compact, without the palette hint: every PMA key fits in 80 columns (Ctrl+P still works).
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False
@@ -129,6 +157,9 @@ class HomeScreen(StationHome):
             self._reset_choice()
         self.number.awaiting_category = False
         self.confirm_number = None
+        if self._number_was_empty != (not event.value):
+            self._number_was_empty = not event.value
+            self.refresh_bindings()  # the letter keys show in the footer only when they act
 
     def _reset_choice(self) -> None:
         self.category = None
@@ -141,14 +172,8 @@ class HomeScreen(StationHome):
     def submit_number(self, raw: str) -> None:
         if not raw.strip():
             return
-        try:
-            number = validation.validate_nf399(
-                raw, self.fmt, self.ranges, confirmed_outside=self.confirm_number is not None
-            )
-        except NeedsConfirmation as exc:
-            self.confirm_number = raw
-            self.say(Text(exc.message + " " + _("Enter again to confirm."), style="bold yellow"))
-            return
+        try:  # the shape first; the bracelet ranges only matter for a number not yet counted
+            number = validation.validate_nf399(raw, self.fmt)
         except FieldkitError as exc:
             self.say(error_text(exc.message))
             return
@@ -174,6 +199,14 @@ class HomeScreen(StationHome):
             )
             self.open_person(binding.kept["id"])
             return
+        try:
+            validation.validate_nf399(
+                raw, self.fmt, self.ranges, confirmed_outside=self.confirm_number is not None
+            )
+        except NeedsConfirmation as exc:
+            self.confirm_number = raw
+            self.say(Text(exc.message + " " + _("Enter again to confirm."), style="bold yellow"))
+            return
         if self.category is None:
             self.number.awaiting_category = True
             self.say(
@@ -186,7 +219,7 @@ class HomeScreen(StationHome):
         started = time.perf_counter()
         try:
             with self.store.lock:  # the service's reads and its write, atomic for the agent
-                persons.count_person(
+                counted = persons.count_person(
                     self.store,
                     self.operator,
                     persons.PersonInput(nf399=number, category=self.category.value),
@@ -196,6 +229,7 @@ class HomeScreen(StationHome):
             self.say(error_text(exc.message))
             return
         self.last_count_ms = (time.perf_counter() - started) * 1000
+        self.last_person_id = counted.person_id
         category = self.category
         self._clear_number()
         self.say(
@@ -229,7 +263,9 @@ class HomeScreen(StationHome):
         focused = self.focused
         if isinstance(focused, Input) or not event.is_printable or event.character is None:
             return
-        if event.character in "/iet" and isinstance(focused, VirtualList):
+        if (event.character == "/" or event.character in ACTION_KEYS) and isinstance(
+            focused, VirtualList
+        ):
             return  # list bindings
         self.number.focus()
         self.number.insert_text_at_cursor(event.character)
@@ -243,17 +279,33 @@ class HomeScreen(StationHome):
             filter_input.display = False
 
     # -- list and person -------------------------------------------------------------------
+    def open_person(self, person_id: str, action: str | None = None) -> None:
+        self.last_person_id = person_id
+        super().open_person(person_id, action)
+
     def after_person_closed(self) -> None:
         self.number.focus()
 
-    def _highlighted(self) -> dict[str, Any] | None:
-        listing = self.query_one(VirtualList)
-        return listing.row(listing.cursor)
-
     def _act(self, action: str) -> None:
-        row = self._highlighted()
-        if row is not None:
-            self.open_person(row["id"], action)
+        """On the list: the highlighted person. From the (empty) number field: the person counted
+        or opened last; with none yet, the list takes the focus to choose one."""
+        listing = self.query_one(VirtualList)
+        if self.focused is listing:
+            row = listing.row(listing.cursor)
+            if row is not None:
+                self.open_person(row["id"], action)
+            return
+        if self.last_person_id is not None:
+            with self.store.lock:
+                known = queries.person(self.store.db, self.last_person_id) is not None
+            if known:
+                self.open_person(self.last_person_id, action)
+                return
+        if listing.row_count:
+            listing.focus()
+            self.say(Text(_("Choose the person in the list (↑ ↓), then press the key again.")))
+        else:
+            self.say(Text(_("No one is counted yet: scan a bracelet first.")))
 
     def action_identity(self) -> None:
         self._act("identity")
@@ -264,19 +316,110 @@ class HomeScreen(StationHome):
     def action_retriage(self) -> None:
         self._act("retriage")
 
+    def action_bilan(self) -> None:
+        def closed(typed: str | None) -> None:
+            if typed:  # a scan started while the bilan was open: it goes on in the number field
+                self.number.focus()
+                self.number.insert_text_at_cursor(typed)
+
+        with self.store.lock:
+            counts = queries.bilan(self.store.db)
+        self.app.push_screen(BilanDialog(counts, self.store.meta.get("station_name", "")), closed)
+
     def action_filter(self) -> None:
         filter_input = self.query_one("#filter", Input)
         filter_input.display = True
         filter_input.focus()
 
+    @on(Input.Submitted, "#filter")
+    def _filter_scan(self, event: Input.Submitted) -> None:
+        """A whole victim number ended by Enter in the filter is a scan: it is taken as if it had
+        been scanned into the number field (counted, or its record opened)."""
+        if not self.number.is_complete(event.value):
+            return  # a filter: the list takes the focus (StationHome)
+        event.prevent_default()
+        event.stop()
+        event.input.value = ""
+        event.input.display = False
+        self._apply_filter()
+        self.number.value = event.value
+        self.number.cursor_position = len(event.value)
+        self.number.focus()
+        self.submit_number(event.value)
+
     def action_back_to_number(self) -> None:
+        """Escape: from the number field, clear it; from the list or the filter, back to the
+        number field (an unfinished number stays)."""
         filter_input = self.query_one("#filter", Input)
         if filter_input.value:
             filter_input.value = ""
             self._apply_filter()
         filter_input.display = False
-        self._clear_number()
+        if self.focused is self.number:
+            self._clear_number()
+            self.say(Text())  # a warning about the number cleared goes with it
+        else:
+            self.number.focus()
 
     def key_down(self) -> None:
         if self.focused is self.number:
             self.query_one(VirtualList).focus()
+
+
+class BilanDialog(ModalScreen[str | None]):
+    """The station's bilan in full: by category (with refinements), site and destination.
+
+    Escape or ``b`` closes it; any other typed character closes it too and is handed back, so a
+    scan arriving while it is open still lands in the number field."""
+
+    BINDINGS = [
+        Binding("escape", "close", _("Close")),
+        Binding("b", "close", show=False),
+    ]
+
+    def __init__(self, counts: queries.Bilan, station: str) -> None:
+        super().__init__()
+        self.counts = counts
+        self.station = station
+
+    def compose(self) -> ComposeResult:
+        counts = self.counts
+        with VerticalScroll(classes="dialog"):
+            yield Label(
+                Text(_("Bilan") + f" · {self.station} · {time.strftime('%H:%M')}", style="bold")
+            )
+            table = Table.grid(padding=(0, 2))
+            table.add_column()
+            table.add_column(justify="right")
+            table.add_row(Text(_("Total: {total}").format(total=counts.total), style="bold"), "")
+            table.add_row(Text(_("By category"), style="bold"), "")
+            for category in Category:
+                refinements = [
+                    f"{name} {n}"
+                    for name, n in counts.by_refinement.items()
+                    if name in REFINEMENTS.get(category, ())
+                ]
+                label = category_badge(category.value)
+                if refinements:
+                    label.append(" (" + ", ".join(refinements) + ")")
+                table.add_row(label, str(counts.by_category.get(category.value, 0)))
+            table.add_row(_("evacuated {n}").format(n=counts.evacuated), "")
+            for title, group in (
+                (_("By site"), counts.by_site),
+                (_("By destination"), counts.by_destination),
+            ):
+                if group:
+                    table.add_row(Text(title, style="bold"), "")
+                    for name, n in group.items():
+                        table.add_row(Text(f"  {name}"), str(n))
+            yield Static(table, id="bilan-table")
+            yield Static(Text(_("Esc or b close"), style="dim"))
+        yield Footer(compact=True)
+
+    def on_key(self, event: events.Key) -> None:
+        if event.is_printable and event.character and event.character != "b":
+            event.stop()
+            self.dismiss(event.character)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -22,6 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from fieldkit.domain import validation
+from fieldkit.errors import ValidationError
 from fieldkit.i18n import _
 from fieldkit.screens.common import (
     StatusLine,
@@ -32,8 +33,9 @@ from fieldkit.screens.common import (
     number_tail,
     ok_text,
     person_label,
+    plural,
 )
-from fieldkit.screens.forms import EditDialog, Field
+from fieldkit.screens.forms import ConfirmDialog, EditDialog, Field
 from fieldkit.screens.home import PersonRows, StationHome
 from fieldkit.screens.person_list import Column, VirtualList
 from fieldkit.services import certificates, persons, pump
@@ -77,6 +79,43 @@ def seen_columns() -> list[Column]:
     ]
 
 
+def signing_review(row: dict[str, Any], values: dict[str, Any]) -> ConfirmDialog:
+    """The sign step: the declaration word for word, who takes it, and what signing means.
+
+    The words are checked as the service will check them, so what is shown is what is signed; an
+    empty declaration or clinician is refused here, in the form, before any dialog opens.
+    """
+    words = validation.validate_text(values["text"], "text", max_len=5000)
+    if words is None:
+        raise ValidationError(
+            _("Write the person's declaration of where they were, in their own words."),
+            field="text",
+        )
+    clinician = validation.validate_name(values["clinician"], "clinician", max_len=120)
+    if clinician is None:
+        raise ValidationError(
+            _("Write the name of the clinician who takes the declaration."), field="clinician"
+        )
+    body = Text()
+    body.append(_("Person: {person}").format(person=person_label(row)) + "\n")
+    body.append(_("Clinician: {clinician}").format(clinician=clinician) + "\n\n")
+    body.append(_("Declaration, word for word:") + "\n", style="bold")
+    body.append(f"« {words} »\n\n")
+    body.append(
+        _(
+            "Signing records it with the time and this station's signature: it can never be"
+            " changed or replaced afterwards."
+        ),
+        style="bold yellow",
+    )
+    return ConfirmDialog(
+        _("Sign this first declaration?"),
+        body,
+        confirm_label=_("Sign (c)"),
+        keys_help=_("c sign · Esc back to the declaration (nothing typed is lost)"),
+    )
+
+
 class PumpRecord(ModalScreen[bool]):
     """A person seen at the PUMP: identity, first declaration, care, certificates."""
 
@@ -117,7 +156,9 @@ class PumpRecord(ModalScreen[bool]):
         self.refresh_person()
 
     def say(self, text: Text) -> None:
-        self.query_one("#message", Static).update(text)
+        message = self.query_one("#message", Static)
+        message.update(text)
+        message.call_after_refresh(message.scroll_visible, animate=False)
 
     def refresh_person(self) -> None:
         with self.store.lock:
@@ -226,7 +267,7 @@ class PumpRecord(ModalScreen[bool]):
                 )
             )
             return
-        store, operator, person_id = self.store, self.operator, self.person_id
+        store, operator, person_id, row = self.store, self.operator, self.person_id, self.row
 
         def submit(values: dict[str, Any], _confirmed: bool) -> pump.DeclarationResult:
             with store.lock:
@@ -244,14 +285,22 @@ class PumpRecord(ModalScreen[bool]):
         ]
         intro = Text(
             _(
-                "Write the person's words as they say them. Once signed (Ctrl+S), the declaration"
-                " is timestamped and can never be changed."
+                "Write the person's words as they say them. Ctrl+S shows the declaration as it will"
+                " be signed; once signed it is timestamped and can never be changed."
             ),
             style="bold yellow",
         )
-        title = _("First declaration of {person}").format(person=person_label(self.row))
+        title = _("First declaration of {person}").format(person=person_label(row))
         self.app.push_screen(
-            EditDialog(title, fields, submit, intro=intro, save_label=_("sign")), saved
+            EditDialog(
+                title,
+                fields,
+                submit,
+                intro=intro,
+                save_label=_("sign"),
+                review=lambda values: signing_review(row, values),
+            ),
+            saved,
         )
 
     # -- care -----------------------------------------------------------------------------------
@@ -419,7 +468,12 @@ class PumpHome(StationHome):
         with self.store.lock:
             seen = queries.count_persons(self.store.db)
         self.query_one("#bilan", Static).update(
-            Text(_("{count} persons seen").format(count=seen), style="bold")
+            Text(
+                plural(seen, _("{count} person seen"), _("{count} persons seen")).format(
+                    count=seen
+                ),
+                style="bold",
+            )
         )
 
     def _apply_filter(self) -> None:

@@ -42,3 +42,16 @@ async def wait_until(pilot: Any, condition: Any, tries: int = 100) -> None:
             return
         await pilot.pause(0.05)
     assert condition()
+
+
+def on_screen(app: App[Any], selector: str) -> str:
+    """The text the terminal really shows where the widget lies (all layers composited), its
+    lines joined: a sentence cut off, hidden under another widget or scrolled away reads short."""
+    widget = app.screen.query_one(selector)
+    region = widget.region  # empty when the widget is not on screen at all
+    strips = app.screen._compositor.render_strips()
+    lines = [
+        "".join(segment.text for segment in strips[y])[region.x : region.right]
+        for y in range(region.y, min(region.bottom, len(strips)))
+    ]
+    return " ".join(" ".join(lines).split())

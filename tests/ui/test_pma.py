@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from rich.text import Text
 
 from fieldkit.screens.app import FieldkitApp
@@ -20,6 +21,7 @@ from fieldkit.services.persons import (
 )
 from fieldkit.store import queries
 from fieldkit.store.store import Store
+from tests.ui.helpers import on_screen, shown
 
 N1 = "FR075BSPP2026TR000123"
 N2 = "FR075BSPP2026TR000124"
@@ -298,3 +300,141 @@ async def test_editing_an_x_description_starts_from_the_one_on_record(fixed_cloc
             "clothing": "veste rouge",
             "tattoos": "ancre, avant-bras gauche",
         }
+
+
+# -- messages, keys and scans at 80x24 (UI audit) ---------------------------------------------
+RANGES = ["FR075BSPP2026TR000001-FR075BSPP2026TR000100"]
+
+
+@pytest.mark.parametrize(
+    ("lang", "outside", "bad_shape"),
+    [
+        ("fr", "Entrée une seconde fois pour confirmer.", "comme FR075BSPP2026TR000123."),
+        ("en", "Enter again to confirm.", "like FR075BSPP2026TR000123."),
+    ],
+)
+async def test_long_messages_show_whole_at_80x24(
+    fixed_clock_station, app_on, lang, outside, bad_shape
+):
+    store = fixed_clock_station(ranges=RANGES)
+    app = app_on(store, lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "1", "enter")  # outside the ranges: the warning and what to do
+        await pilot.pause()
+        shown_text = on_screen(app, "#message")
+        assert shown_text.endswith(outside), shown_text
+        assert N1 in shown_text
+        await pilot.press("escape", *"FR075BSPP26TR12", "enter")  # a wrong shape: the example
+        await pilot.pause()
+        assert on_screen(app, "#message").endswith(bad_shape)
+        # the count field and the first line of the list stay on screen
+        assert on_screen(app, "#number").count("FR075BSPP26TR12") == 1
+        assert app.screen.query_one(VirtualList).region.height >= 5
+
+
+async def test_a_counted_number_outside_the_ranges_opens_at_the_first_enter(
+    fixed_clock_station, app_on
+):
+    store = fixed_clock_station(ranges=RANGES)
+    count_person(store, "x", PersonInput(nf399=N1, category="UR"), confirmed_outside=True)
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, PersonScreen)  # no range warning first
+        await pilot.press("escape")
+        await pilot.press(*N1, "3", "enter")  # a category key by habit changes nothing
+        await pilot.pause()
+        assert isinstance(app.screen, PersonScreen)
+        assert [(r["nf399"], r["category"]) for r in persons(store)] == [(N1, "UR")]
+
+
+async def test_slash_filters_from_the_number_field(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(store, "x", PersonInput(nf399=N1, category="UA", family_name="Martin"))
+    count_person(store, "x", PersonInput(nf399=N2, category="UR", family_name="Benali"))
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.focused is app.screen.query_one("#number")
+        await pilot.press("slash", *"bena")
+        await pilot.pause(0.4)
+        assert app.focused is app.screen.query_one("#filter")
+        assert app.screen.query_one("#number").value == ""
+        assert app.screen.query_one(VirtualList).row_count == 1
+        await pilot.press("escape")
+        await pilot.press(*"FR075", "slash")  # mid-number: the filter opens, the digits stay
+        assert app.focused is app.screen.query_one("#filter")
+        await pilot.press("escape")
+        assert app.focused is app.screen.query_one("#number")
+        assert app.screen.query_one("#number").value == "FR075"
+
+
+async def test_a_scanned_url_keeps_its_slashes(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*f"https://sinus.example/v/{N1}", "2", "enter")
+        await pilot.pause()
+        assert [(r["nf399"], r["category"]) for r in persons(store)] == [(N1, "UR")]
+
+
+async def test_letter_keys_act_only_while_the_number_field_is_empty(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        number = app.screen.query_one("#number")
+        assert {"slash", "i", "e", "t", "b"} <= set(app.screen.active_bindings)  # in the footer
+        await pilot.press("i")  # nobody counted yet: said, nothing typed
+        assert number.value == "" and "Personne" in message(app)
+        # typed by hand in lower case, the b and t of a number are part of it
+        await pilot.press(*N2.lower()[:5])
+        assert not {"i", "e", "t", "b"} & set(app.screen.active_bindings)
+        await pilot.press(*N2.lower()[5:], "2", "enter")
+        await pilot.pause()
+        assert [(r["nf399"], r["category"]) for r in persons(store)] == [(N2, "UR")]
+        # the field is empty again: e evacuates the person just counted, named in the form
+        await pilot.press("e")
+        await pilot.pause()
+        assert isinstance(app.screen, EditDialog)
+        assert N2 in app.screen.title_text.plain
+        await pilot.press(*"HEGP", "enter", *"VSAV 12", "enter", "enter")
+        await pilot.pause()
+        assert queries.person_by_number(store.db, N2)["destination"] == "HEGP"
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen) and number.value == ""
+        await pilot.press("t", "1", "enter")  # re-triage the same person
+        await pilot.pause()
+        assert queries.person_by_number(store.db, N2)["category"] == "UA"
+        await pilot.press("escape")
+        await pilot.press("b")  # the bilan
+        await pilot.pause()
+        assert type(app.screen).__name__ == "BilanDialog"
+        bilan = shown(app, "#bilan-table")
+        assert "Total : 1" in bilan and "HEGP" in bilan
+        await pilot.press(*N1, "3", "enter")  # a scan while the bilan is open still counts
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert queries.person_by_number(store.db, N1)["category"] == "IMPLIQUE"
+
+
+async def test_a_scan_in_the_filter_is_counted(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(store, "x", PersonInput(nf399=N1, category="UA", family_name="Martin"))
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("down", "slash", *N2, "enter")  # the filter has the focus
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#number")
+        assert "Catégorie pour" in message(app)
+        filter_input = app.screen.query_one("#filter")
+        assert filter_input.value == "" and not filter_input.display
+        await pilot.press("4", "enter")
+        await pilot.pause()
+        assert queries.person_by_number(store.db, N2)["category"] == "DCD"
+        await pilot.press("slash", *N1, "enter")  # a number already counted: its record
+        await pilot.pause()
+        assert isinstance(app.screen, PersonScreen)
+        await pilot.press("escape", "slash", *"mart", "enter")  # a name: a filter, as before
+        await pilot.pause(0.3)
+        assert isinstance(app.focused, VirtualList)
+        assert app.screen.query_one(VirtualList).row_count == 1

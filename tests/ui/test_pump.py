@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fieldkit.screens.forms import EditDialog
+from fieldkit.screens.forms import ConfirmDialog, EditDialog
 from fieldkit.screens.pump import HomeScreen, PumpRecord
 from fieldkit.services import certificates, pump
 from fieldkit.services.persons import PersonInput, merge_duplicate
 from fieldkit.store import queries
 from fieldkit.store.store import Store
-from tests.ui.helpers import list_lines, shown, wait_until
+from tests.ui.helpers import list_lines, on_screen, shown, wait_until
 
 CLINICIAN = "Dr L. Moreau (RPPS 10001234567)"
 N1 = "FR075BSPP2026TR000123"
@@ -121,7 +121,11 @@ async def test_declaration_is_signed_then_read_only(fixed_clock_station, app_on)
         assert isinstance(app.screen, EditDialog)
         assert app.screen.query_one("#f-clinician").value == "Dr L. Moreau"
         await type_in(pilot, "#f-text", WORDS)
-        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+s")  # the sign step: the words as they will be signed
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        assert pump.declarations(store, person) == []
+        await pilot.press("c")  # signs
         await pilot.pause()
         assert isinstance(app.screen, PumpRecord)
         [row] = pump.declarations(store, person)
@@ -214,3 +218,104 @@ async def test_a_number_outside_the_bracelet_ranges_needs_a_second_save(
         await pilot.pause()
         assert isinstance(app.screen, PumpRecord)
         assert queries.person_by_number(store.db, N1) is not None
+
+
+async def test_signing_the_declaration_is_a_deliberate_step(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    person = pump.register_person(store, "accueil", PersonInput(family_name="Martin")).person_id
+    app = app_on(store, operator=CLINICIAN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "d")
+        assert isinstance(app.screen, EditDialog)
+        await pilot.press("ctrl+s")  # nothing written yet: refused in the form, no sign step
+        await pilot.pause()
+        assert isinstance(app.screen, EditDialog)
+        assert "propres mots" in shown(app, "#dialog-message")
+        assert app.focused is app.screen.query_one("#f-text")
+        long_words = WORDS + " " + " ".join(["Puis nous avons couru vers la rue."] * 12)
+        await type_in(pilot, "#f-text", long_words)
+        app.screen.query_one("#f-clinician").focus()
+        await pilot.press("enter")  # Enter on the last field never signs
+        await pilot.pause()
+        assert pump.declarations(store, person) == []
+        assert isinstance(app.screen, ConfirmDialog)
+        body = shown(app, "#confirm-body")
+        assert f"« {long_words} »" in " ".join(body.split())  # word for word, markup as typed
+        assert "Dr L. Moreau" in body and "Martin" in body.upper().title()
+        assert "c signer" in on_screen(app, "#confirm-keys")  # the keys stay in view at 80x24
+        await pilot.press("enter", "space", "s")  # stray keys sign nothing
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("escape")  # back to the form, nothing typed lost
+        await pilot.pause()
+        assert isinstance(app.screen, EditDialog)
+        assert app.screen.query_one("#f-text").text == long_words
+        assert app.screen.query_one("#f-clinician").value == "Dr L. Moreau"
+        assert "Rien n'est enregistré" in shown(app, "#dialog-message")
+        assert pump.declarations(store, person) == []
+        await type_in(pilot, "#f-clinician", "Dr A. Benali")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Dr A. Benali" in shown(app, "#confirm-body")
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, PumpRecord)
+        [row] = pump.declarations(store, person)
+        assert row["text"] == long_words and row["clinician"] == "Dr A. Benali"
+
+
+async def test_a_certificate_error_is_on_screen_at_80x24(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    person = pump.register_person(store, "accueil", PersonInput(family_name="Durand")).person_id
+    pump.record_declaration(store, "dr", person, WORDS, "Dr L. Moreau")
+    app = app_on(store, operator=CLINICIAN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "c")
+        assert isinstance(app.screen, EditDialog)
+        app.screen.query_one("#f-itt_days").value = "abc"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: "ITT" in shown(app, "#dialog-message"))
+        assert on_screen(app, "#dialog-message").startswith("L'ITT doit être un nombre entier")
+        assert app.focused is app.screen.query_one("#f-itt_days")  # the field at fault, in view
+        assert "abc" in on_screen(app, "#f-itt_days")
+        assert certificates.certificates(store, person) == []
+
+
+async def test_the_count_of_persons_seen_agrees_with_its_number(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    pump.register_person(store, "accueil", PersonInput(family_name="Martin"))
+    app = app_on(store, operator=CLINICIAN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert shown(app, "#bilan").strip() == "1 personne vue"
+    store = fixed_clock_station(role="pump", name="PUMP-2")
+    for name in ("Martin", "Durand"):
+        pump.register_person(store, "accueil", PersonInput(family_name=name))
+    app = app_on(store, operator=CLINICIAN, lang="en")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert shown(app, "#bilan").strip() == "2 persons seen"
+
+
+def test_plural_follows_the_language():
+    from fieldkit.i18n import set_language
+    from fieldkit.screens.common import plural
+
+    assert [plural(n, "one", "other") for n in (0, 1, 2)] == ["one", "one", "other"]  # French
+    set_language("en")
+    assert [plural(n, "one", "other") for n in (0, 1, 2)] == ["other", "one", "other"]
+
+
+async def test_the_certificate_path_and_helpline_show_whole_at_80x24(fixed_clock_station, app_on):
+    store = station(fixed_clock_station)
+    person = pump.register_person(store, "accueil", PersonInput(family_name="Durand")).person_id
+    pump.record_declaration(store, "dr", person, WORDS, "Dr L. Moreau")
+    app = app_on(store, operator=CLINICIAN)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("enter", "c", "ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, PumpRecord))
+        await pilot.pause()
+        issued = app.screen.last_certificate
+        assert issued is not None
+        text = on_screen(app, "#message").replace(" ", "")
+        assert str(issued.path).replace(" ", "") in text and text.endswith("116006.")
