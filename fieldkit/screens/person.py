@@ -14,7 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from fieldkit.domain.triage import KEYS
+from fieldkit.domain.triage import KEYS, REFINEMENTS, Category
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
 from fieldkit.screens.common import (
@@ -234,24 +234,32 @@ class RetriageDialog(ModalScreen[tuple[str, str | None] | None]):
 
     def on_key(self, event: Any) -> None:
         key = event.key
-        if self.category is None and key in KEYS:
-            self.category = KEYS[key].value
-            self.query_one("#prompt", Static).update(
-                Text.assemble(
-                    category_badge(self.category),
-                    " ",
-                    _("refinement (optional) then Enter"),
-                )
-            )
+        if self.category is None:
+            if key in KEYS:
+                self._choose(KEYS[key].value)
+                event.stop()
+            return
+        refinement = {"e": "EU", "1": "U1", "2": "U2", "3": "U3"}.get(key)
+        refines = {r.value for r in REFINEMENTS[Category(self.category)]}
+        if key == "enter":
+            self.dismiss((self.category, None))
             event.stop()
-        elif self.category is not None:
-            refinement = {"e": "EU", "1": "U1", "2": "U2", "3": "U3"}.get(key)
-            if key == "enter":
-                self.dismiss((self.category, None))
-                event.stop()
-            elif refinement:
-                self.dismiss((self.category, refinement))
-                event.stop()
+        elif refinement in refines:
+            self.dismiss((self.category, refinement))
+            event.stop()
+        elif key in KEYS:  # not a refinement of this category: a slip, corrected ("4" then "1")
+            self._choose(KEYS[key].value)
+            event.stop()
+
+    def _choose(self, category: str) -> None:
+        self.category = category
+        self.query_one("#prompt", Static).update(
+            Text.assemble(
+                category_badge(category),
+                " ",
+                _("refinement (optional) then Enter"),
+            )
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

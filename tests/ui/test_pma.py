@@ -263,6 +263,25 @@ async def test_retriage_keeps_the_history(fixed_clock_station, app_on):
         assert [h["category"] for h in history] == ["UR", "UA"]
 
 
+async def test_a_category_key_after_a_slip_changes_the_category(fixed_clock_station, app_on):
+    store = fixed_clock_station()
+    count_person(store, "x", PersonInput(nf399=N1, category="UR"))
+    app = app_on(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*N1, "enter")
+        await pilot.pause()
+        await pilot.press("t", "4", "1", "1")  # DCD by mistake, then UA, then its U1
+        await pilot.pause()
+        row = queries.person_by_number(store.db, N1)
+        assert (row["category"], row["refinement"]) == ("UA", "U1")
+        await pilot.press("t", "1", "2", "enter")  # UA, then 2: not a UA refinement, so UR
+        await pilot.pause()
+        row = queries.person_by_number(store.db, N1)
+        assert (row["category"], row["refinement"]) == ("UR", None)
+        history = queries.triage_history(store.db, row["id"])
+        assert [h["category"] for h in history] == ["UR", "UA", "UR"]
+
+
 async def test_evacuation_is_recorded(fixed_clock_station, app_on):
     store = fixed_clock_station()
     count_person(store, "x", PersonInput(nf399=N1, category="UR"))
