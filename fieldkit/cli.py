@@ -76,8 +76,13 @@ class FieldkitGroup(click.Group):
             raise
 
 
-def _set_lang(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
-    set_language(value or os.environ.get("FIELDKIT_LANG") or "fr")
+def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    # "fieldkit --lang en bilan" means English as much as "fieldkit bilan --lang en": a command
+    # given no --lang keeps the one its group was given.
+    shared = ctx.meta
+    if value:
+        shared["fieldkit.lang"] = value
+    set_language(shared.get("fieldkit.lang") or os.environ.get("FIELDKIT_LANG") or "fr")
     return value
 
 

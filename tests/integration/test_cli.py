@@ -247,3 +247,20 @@ def test_station_options_before_the_command_are_the_command_s(tmp_path: Path):
     assert fieldkit("--home", str(home), "init", "--home", str(other), "--role", "pma",
                     "--station", "PMA-2", "--incident", "I").returncode == 0  # fmt: skip
     assert (other / "station.db").is_file()
+
+
+def test_lang_before_the_command_is_the_command_s(tmp_path: Path):
+    nowhere = str(tmp_path / "nowhere")
+    english = fieldkit("--lang", "en", "bilan", "--home", nowhere)
+    assert english.returncode != 0
+    assert english.stderr.startswith("Error: ") and "Erreur" not in english.stderr
+    french = fieldkit("--lang", "en", "bilan", "--home", nowhere, "--lang", "fr")
+    assert french.stderr.startswith("Erreur : ")
+
+
+def test_a_library_warning_never_reaches_the_terminal():
+    code = "import logging, fieldkit; logging.getLogger('fieldkit.sync.agent').warning('noise')"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0 and result.stderr == ""
