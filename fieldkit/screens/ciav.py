@@ -568,8 +568,7 @@ class PersonsScreen(AuditedReads, OverviewScreen):
         super().__init__(store)
         self.showing_voided = False
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # the base classes' on_mount run too (Textual walks the MRO)
         self.mount(Static(id="view-title"), before=self.listing)
         self.mount(Static(id="message"), before=self.listing)
         self._show_title()
@@ -612,10 +611,11 @@ class PersonsScreen(AuditedReads, OverviewScreen):
             self.listing.set_source(PersonRows(self.store, text))
 
     def on_virtual_list_selected(self, message: VirtualList.Selected) -> None:
+        """Enter on a voided record asks to restore it (a voided record is not edited); on a
+        person, the base class opens the record (Textual calls it after this one)."""
         if self.showing_voided:
+            message.prevent_default()
             self._ask_restore(message.row)
-        else:
-            super().on_virtual_list_selected(message)
 
     def action_restore(self) -> None:
         row = self.listing.row(self.listing.cursor) if self.showing_voided else None

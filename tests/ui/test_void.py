@@ -134,12 +134,14 @@ async def test_ciav_shows_voided_records_and_restores_one(make_station, app_on):
         assert listing.row_count == 1
         lines = "\n".join(list_lines(listing))
         assert "DURAND" in lines and "Dr A" in lines and "MARTIN" not in lines
-        await pilot.press("r")
+        await pilot.press("enter")  # Enter on a voided record asks to restore it, nothing else
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDialog)
         assert "DURAND" in shown(app, "#confirm-body")
         await pilot.press("escape")
         await pilot.pause()
+        assert app.screen is screen
+        assert "retirée" in shown(app, "#message")
         assert queries.person(ciav.db, voided.person_id)["deleted"] == 1
         await pilot.press("r")
         await pilot.pause()
