@@ -191,7 +191,7 @@ def init(
 
 @cli.group()
 def person() -> None:
-    """Persons: count, stages."""
+    """Persons: count, void a count made by mistake, restore it, stages."""
 
 
 @person.command("add")
@@ -247,6 +247,52 @@ def person_add(
     finally:
         store.close()
     click.echo(result.person_id)
+
+
+@person.command("delete")
+@station_options
+@click.argument("person_ref", metavar="ID")
+def person_delete(home: Path, passphrase_file: Path | None, person_ref: str) -> None:
+    """Void a count made by mistake (ID: the person id, or the victim number): the record leaves
+    the counts and lists; nothing is destroyed and `person restore ID` brings it back."""
+    from fieldkit.services import persons
+
+    store = _open(home, passphrase_file)
+    operator = _operator()
+    try:
+        persons.require_writer(store)
+        row = persons.find_person(store, person_ref)
+        persons.void_count(store, operator, row["id"])
+    finally:
+        store.close()
+    click.echo(
+        _(
+            "Count of {person} voided by {operator}: fieldkit person restore {id} brings it back."
+        ).format(person=persons.shown(row), operator=operator, id=row["id"])
+    )
+
+
+@person.command("restore")
+@station_options
+@click.argument("person_ref", metavar="ID")
+def person_restore(home: Path, passphrase_file: Path | None, person_ref: str) -> None:
+    """Bring a voided record back into the counts and lists (ID: the person id, or the victim
+    number of the latest voided record)."""
+    from fieldkit.services import persons
+
+    store = _open(home, passphrase_file)
+    operator = _operator()
+    try:
+        persons.require_writer(store)
+        row = persons.find_person(store, person_ref)
+        persons.restore_count(store, operator, row["id"])
+    finally:
+        store.close()
+    click.echo(
+        _("Count of {person} restored by {operator}.").format(
+            person=persons.shown(row), operator=operator
+        )
+    )
 
 
 @cli.command("import")

@@ -12,23 +12,32 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, OptionList, Static
+from textual.widgets import DataTable, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from fieldkit.domain.triage import Category
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import N_, _
-from fieldkit.screens.common import StatusLine, category_badge, identity_text, number_tail
+from fieldkit.screens.common import (
+    StatusLine,
+    category_badge,
+    identity_text,
+    local_time,
+    number_tail,
+    person_label,
+)
 from fieldkit.screens.forms import ConfirmDialog
-from fieldkit.screens.home import StationHome
+from fieldkit.screens.home import PersonRows, StationHome, person_columns
 from fieldkit.screens.overview import HomeScreen as OverviewScreen
-from fieldkit.services import audit, bilan_history, ciav
+from fieldkit.screens.person_list import Column, VirtualList
+from fieldkit.services import audit, bilan_history, ciav, persons
 from fieldkit.store import queries
 
 
@@ -506,13 +515,175 @@ class CiavScreen(AuditedReads, StationHome):
             self.open_person(pair.first["id"])
 
 
-class PersonsScreen(AuditedReads, OverviewScreen):
-    """Every person the hub holds, searchable; Escape goes back to the console."""
+class VoidedRows:
+    """The voided (deleted) records, latest first, optionally only those whose name or number
+    contain ``text``; a mistake is rare, so they are read whole."""
 
-    BINDINGS = [Binding("escape", "back", _("Back"))]
+    def __init__(self, store: Any, text: str | None = None) -> None:
+        self.store = store
+        self.text = (text or "").casefold()
+        self._rows: list[dict[str, Any]] = []
+
+    def count(self) -> int:
+        with self.store.lock:
+            rows = queries.voided_persons(self.store.db)
+        if self.text:
+            rows = [
+                r
+                for r in rows
+                if self.text
+                in " ".join(
+                    str(r.get(k) or "") for k in ("nf399", "family_name", "given_names")
+                ).casefold()
+            ]
+        self._rows = rows
+        return len(rows)
+
+    def rows(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        return self._rows[offset : offset + limit]
+
+
+def voided_columns() -> list[Column]:
+    return [
+        Column(_("voided"), 8, lambda r: local_time(r.get("voided_hlc"))),
+        Column(_("by"), 16, lambda r: r.get("voided_by") or "—"),
+        Column(_("cat."), 12, lambda r: category_badge(r.get("category"), r.get("refinement"))),
+        Column(_("identity"), 24, lambda r: identity_text(r)),
+        Column(_("no. (end)"), 10, lambda r: number_tail(r.get("nf399"))),
+        Column(_("counted"), 8, lambda r: local_time(r.get("created_hlc"))),
+    ]
+
+
+class PersonsScreen(AuditedReads, OverviewScreen):
+    """Every person the hub holds, searchable; Escape goes back to the console. ``v`` shows the
+    voided records instead (counts made by mistake), where ``r`` (or Enter) restores one."""
+
+    BINDINGS = [
+        Binding("escape", "back", _("Back")),
+        Binding("v", "toggle_voided", _("Voided records")),
+        Binding("r", "restore", _("Restore")),
+    ]
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self.showing_voided = False
+
+    def on_mount(self) -> None:  # the base classes' on_mount run too (Textual walks the MRO)
+        self.mount(Static(id="view-title"), before=self.listing)
+        self.mount(Static(id="message"), before=self.listing)
+        self._show_title()
+
+    def _show_title(self) -> None:
+        if self.showing_voided:
+            text = Text(
+                _("Voided records ({n}): r restores one · v back to the persons").format(
+                    n=self.listing.row_count
+                ),
+                style="bold",
+            )
+        else:
+            text = Text(_("v shows the voided records (counts made by mistake)"), style="dim")
+        self.query_one("#view-title", Static).update(text)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "restore":
+            return self.showing_voided
+        return True
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_toggle_voided(self) -> None:
+        self.showing_voided = not self.showing_voided
+        self.listing.columns = voided_columns() if self.showing_voided else person_columns()
+        self.listing.cursor = 0
+        self._apply_filter()
+        self.query_one("#message", Static).update(Text())
+        self._show_title()
+        self.refresh_bindings()
+        self.listing.focus()
+
+    def _apply_filter(self) -> None:
+        text = self.query_one("#filter", Input).value.strip()
+        if self.showing_voided:
+            self.listing.set_source(VoidedRows(self.store, text))
+        else:
+            self.listing.set_source(PersonRows(self.store, text))
+
+    def on_virtual_list_selected(self, message: VirtualList.Selected) -> None:
+        """Enter on a voided record asks to restore it (a voided record is not edited); on a
+        person, the base class opens the record (Textual calls it after this one)."""
+        if self.showing_voided:
+            message.prevent_default()
+            self._ask_restore(message.row)
+
+    def action_restore(self) -> None:
+        row = self.listing.row(self.listing.cursor) if self.showing_voided else None
+        if row is None:
+            self.query_one("#message", Static).update(
+                Text(_("No voided record to restore here."), style="bold red")
+            )
+            return
+        self._ask_restore(row)
+
+    def _ask_restore(self, row: dict[str, Any]) -> None:
+        audit.record_read(self.store, self.operator, row["id"], "console")
+        body = Table.grid(padding=(0, 2))
+        body.add_column(style="bold")
+        body.add_column()
+        body.add_row(_("Person"), Text(identity_text(row)))
+        body.add_row(_("Victim number"), Text(row.get("nf399") or _("no number")))
+        body.add_row(_("Category"), category_badge(row.get("category"), row.get("refinement")))
+        body.add_row(
+            _("Counted"),
+            Text(f"{local_time(row.get('created_hlc'))} · {row.get('created_by') or ''}"),
+        )
+        body.add_row(
+            _("Voided"),
+            Text(f"{local_time(row.get('voided_hlc'))} · {row.get('voided_by') or '—'}"),
+        )
+        question = Table.grid()
+        question.add_row(body)
+        question.add_row(
+            Text(
+                "\n"
+                + _("The record comes back into the count and the lists of every station.")
+                + "\n"
+                + _("Recorded as your decision ({operator}).").format(operator=self.operator)
+            )
+        )
+        shown = person_label(row)
+
+        def answered(yes: bool | None) -> None:
+            message = self.query_one("#message", Static)
+            if not yes:
+                message.update(Text(_("Kept voided: nothing recorded."), style="bold"))
+                return
+            try:
+                with self.store.lock:
+                    persons.restore_count(self.store, self.operator, row["id"])
+            except FieldkitError as exc:
+                message.update(Text(exc.message, style="bold red"))
+                return
+            message.update(
+                Text(
+                    _("Count of {person} restored: it is back in the count.").format(person=shown),
+                    style="bold green",
+                )
+            )
+            self._apply_filter()
+            self._show_title()
+            self.refresh_bilan()
+
+        self.app.push_screen(
+            ConfirmDialog(
+                _("Restore this voided count?"),
+                question,
+                confirm_label=_("Restore (c)"),
+                keys_help=_("c restore · Esc keep it voided (nothing is recorded)"),
+            ),
+            answered,
+        )
 
 
 def _refines(refinement: str, category: Category) -> bool:

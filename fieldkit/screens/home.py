@@ -154,15 +154,21 @@ class StationHome(Screen[None]):
     def on_virtual_list_selected(self, message: VirtualList.Selected) -> None:
         self.open_person(message.row["id"])
 
+    def record_screen(self, person_id: str) -> PersonScreen:
+        """The person record this role opens (the PMA's can void a count)."""
+        return PersonScreen(self.store, person_id, self.operator)
+
     def open_person(self, person_id: str, action: str | None = None) -> None:
         """Open the record (and one of its actions); refresh the list if it changed."""
-        screen = PersonScreen(self.store, person_id, self.operator)
+        screen = self.record_screen(person_id)
 
         def closed(changed: bool | None) -> None:
             if changed:
                 self.query_one(VirtualList).reload()
                 self.refresh_bilan()
             self.after_person_closed()
+            if screen.closing_message is not None:
+                self.say_closing(screen.closing_message)
 
         self.app.push_screen(screen, closed)
         if action:
@@ -170,3 +176,10 @@ class StationHome(Screen[None]):
 
     def after_person_closed(self) -> None:
         """Where the focus goes back to (subclasses)."""
+
+    def say_closing(self, text: Text) -> None:
+        """Show what the record did as it closed (a voided count), where the screen shows
+        its messages."""
+        messages = self.query("#message")
+        if messages:
+            messages.first(Static).update(text)

@@ -49,18 +49,17 @@ class PersonScreen(ModalScreen[bool]):
         self.person_id = person_id
         self.operator = operator
         self.changed = False
+        self.closing_message: Text | None = None  # shown by the home as the record closes
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide"):
             yield Static(id="summary")
             yield Static(id="history")
             yield Static(id="message")
-            yield Static(
-                Text(
-                    _("t re-triage · i identity · x X description · e evacuation · Esc close"),
-                    style="dim",
-                )
-            )
+            yield Static(Text(self.keys_hint(), style="dim"), id="record-keys")
+
+    def keys_hint(self) -> str:
+        return _("t re-triage · i identity · x X description · e evacuation · Esc close")
 
     def on_mount(self) -> None:
         self.refresh_person()

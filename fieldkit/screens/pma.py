@@ -26,10 +26,14 @@ from fieldkit.screens.common import (
     category_badge,
     category_keys_help,
     error_text,
+    identity_text,
+    local_time,
     ok_text,
     person_label,
 )
+from fieldkit.screens.forms import ConfirmDialog
 from fieldkit.screens.home import PersonRows, StationHome, person_columns
+from fieldkit.screens.person import PersonScreen
 from fieldkit.screens.person_list import VirtualList
 from fieldkit.services import persons
 from fieldkit.services.station import bracelet_ranges, number_format
@@ -279,9 +283,16 @@ class HomeScreen(StationHome):
             filter_input.display = False
 
     # -- list and person -------------------------------------------------------------------
+    def record_screen(self, person_id: str) -> PersonScreen:
+        return PmaRecord(self.store, person_id, self.operator)
+
     def open_person(self, person_id: str, action: str | None = None) -> None:
         self.last_person_id = person_id
         super().open_person(person_id, action)
+
+    def say_closing(self, text: Text) -> None:
+        self.last_person_id = None  # the record voided: i, e, t no longer act on it
+        self.say(text)
 
     def after_person_closed(self) -> None:
         self.number.focus()
@@ -297,7 +308,8 @@ class HomeScreen(StationHome):
             return
         if self.last_person_id is not None:
             with self.store.lock:
-                known = queries.person(self.store.db, self.last_person_id) is not None
+                last = queries.person(self.store.db, self.last_person_id)
+            known = last is not None and not last["deleted"]  # voided here or elsewhere: gone
             if known:
                 self.open_person(self.last_person_id, action)
                 return
@@ -364,6 +376,89 @@ class HomeScreen(StationHome):
     def key_down(self) -> None:
         if self.focused is self.number:
             self.query_one(VirtualList).focus()
+
+
+class PmaRecord(PersonScreen):
+    """The PMA's person record: the follow-ups, and Delete (Suppr) to void a count made by
+    mistake (a mistyped number, a spare bracelet scanned), behind a confirmation."""
+
+    BINDINGS = [Binding("delete", "void", _("Void count"), key_display=_("Del"))]
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        yield Footer(compact=True, show_command_palette=False)
+
+    def keys_hint(self) -> str:
+        return _(
+            "t re-triage · i identity · x X description · e evacuation · Del void the count"
+            " · Esc close"
+        )
+
+    def say(self, text: Text) -> None:
+        self.query_one("#message", Static).update(text)
+
+    def action_void(self) -> None:
+        try:  # what would be refused is said at once, without a dialog
+            with self.store.lock:
+                refusal = persons.void_refusal(self.store, self.person_id)
+        except FieldkitError as exc:
+            refusal = exc.message
+        if refusal is not None:
+            self.say(error_text(refusal))
+            return
+        row = self.row
+        shown = person_label(row)
+        body = Table.grid(padding=(0, 2))
+        body.add_column(style="bold")
+        body.add_column()
+        body.add_row(_("Person"), Text(identity_text(row)))
+        body.add_row(_("Victim number"), Text(row.get("nf399") or _("no number")))
+        body.add_row(_("Category"), category_badge(row.get("category"), row.get("refinement")))
+        body.add_row(
+            _("Counted"),
+            Text(f"{local_time(row.get('created_hlc'))} · {row.get('created_by') or ''}"),
+        )
+        if row.get("destination"):
+            body.add_row(_("Destination"), Text(str(row["destination"])))
+        explained = Text(
+            "\n"
+            + _(
+                "The record leaves the count and the list, here and at the CIAV once synced;"
+                " nothing is destroyed: the CIAV can restore it."
+            )
+            + "\n"
+            + _("Recorded in your name ({operator}).").format(operator=self.operator)
+        )
+        question = Table.grid()
+        question.add_row(body)
+        question.add_row(explained)
+        operator = self.operator
+
+        def answered(confirmed: bool | None) -> None:
+            if not confirmed:
+                self.say(Text(_("Kept: nothing recorded."), style="bold"))
+                return
+            try:
+                with self.store.lock:
+                    persons.void_count(self.store, operator, self.person_id)
+            except FieldkitError as exc:
+                self.say(error_text(exc.message))
+                return
+            self.changed = True
+            self.closing_message = ok_text(
+                _("Count of {person} voided: it left the count and the list.").format(person=shown)
+            )
+            self.dismiss(True)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                _("Void the count of this person?"),
+                question,
+                confirm_label=_("Void (c)"),
+                keys_help=_("c void the count · Esc keep it (nothing is recorded)"),
+            ),
+            answered,
+        )
 
 
 class BilanDialog(ModalScreen[str | None]):

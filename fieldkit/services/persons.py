@@ -11,7 +11,7 @@ from fieldkit.domain.authority import writers
 from fieldkit.domain.changes import DELETED, REPLACED_BY
 from fieldkit.domain.ids import new_id
 from fieldkit.errors import NotFound, PermissionDenied, ValidationError
-from fieldkit.i18n import _
+from fieldkit.i18n import N_, _
 from fieldkit.services.station import bracelet_ranges, number_format
 from fieldkit.store import queries
 from fieldkit.store.store import Store, Write
@@ -279,6 +279,104 @@ def delete_person(store: Store, author: str, person_id: str, *, undo: bool = Fal
     store.record("person", person_id, {DELETED: not undo}, author)
 
 
+HOLDING_LABELS = {
+    "declaration": N_("a first declaration"),
+    "certificate": N_("a certificate"),
+    "death stage": N_("a death stage"),
+    "lead": N_("a lead"),
+    "witness": N_("a witness"),
+    "care": N_("care given"),
+    "merged": N_("a duplicate merged into it"),
+}
+
+
+def void_refusal(store: Store, person_id: str) -> str | None:
+    """Why this station may not void the count of ``person_id`` (one sentence), or None.
+
+    A count is voided where it was made, and only when the record is nothing but that count: a
+    record that holds more (a declaration, a certificate, a death stage, a lead, a witness, care,
+    a duplicate merged into it), or that another station also wrote (counted, re-triaged,
+    evacuated, or a CIAV decision), is voided by the CIAV, which sees all of it. The CIAV itself
+    may void any record (it is the one asked)."""
+    _require_writer(store)
+    row = _require_person(store, person_id)
+    shown_as = shown(row)
+    if row.get("deleted"):
+        return _("The count of {person} is already voided.").format(person=shown_as)
+    if row.get("replaced_by"):
+        return _(
+            "{person} was merged into another record at the CIAV: ask the CIAV to void it."
+        ).format(person=shown_as)
+    if store.role == "ciav":
+        return None
+    held = queries.person_holdings(store.db, person_id)
+    if held:
+        return _(
+            "{person} holds more than a count ({what}): ask the CIAV to void this record."
+        ).format(person=shown_as, what=", ".join(_(HOLDING_LABELS[h]) for h in held))
+    if queries.other_origins(store.db, person_id, store.station_id):
+        return _(
+            "{person} was also recorded at another station: ask the CIAV to void this record."
+        ).format(person=shown_as)
+    return None
+
+
+def void_count(store: Store, author: str, person_id: str) -> dict[str, Any]:
+    """Void a count made by mistake (a mistyped number, a spare bracelet scanned): the record
+    leaves the counts and the lists, nothing is destroyed, :func:`restore_count` brings it back.
+    Refused with :func:`void_refusal`'s sentence. Returns the record as it was."""
+    refusal = void_refusal(store, person_id)
+    if refusal is not None:
+        raise ValidationError(refusal)
+    row = _require_person(store, person_id)
+    store.record("person", person_id, {DELETED: True}, author)
+    return row
+
+
+def restore_count(store: Store, author: str, person_id: str) -> dict[str, Any]:
+    """Bring a voided record back into the counts and the lists. Refused when the record is not
+    voided, or when its number is now counted on another record (a person counted after the
+    void with the same bracelet): two live records would carry one number."""
+    _require_writer(store)
+    row = _require_person(store, person_id)
+    if not row.get("deleted"):
+        raise ValidationError(
+            _("The count of {person} is not voided: there is nothing to restore.").format(
+                person=shown(row)
+            )
+        )
+    number = row.get("nf399")
+    if number:
+        binding = queries.number_binding(store.db, number)
+        other = binding.person
+        if other is not None and other["id"] != person_id:
+            raise ValidationError(
+                _(
+                    "Victim number {number} is now counted on another record ({person}):"
+                    " void that one first if it is the mistake."
+                ).format(number=number, person=shown(other))
+            )
+    store.record("person", person_id, {DELETED: False}, author)
+    return row
+
+
+def find_person(store: Store, given: str) -> dict[str, Any]:
+    """The record named by a person id, else by a victim number (its live record, else the
+    latest voided one): what the command line takes as ``ID``."""
+    row = queries.person(store.db, given)
+    if row is not None:
+        return row
+    rows = list(
+        store.db.query(
+            "SELECT * FROM persons WHERE nf399 = ? ORDER BY deleted, updated_hlc DESC LIMIT 1",
+            [given.strip()],
+        )
+    )
+    if rows:
+        return rows[0]
+    raise NotFound(_("No person with this identifier in this station's store."))
+
+
 def require_live_person(store: Store, person_id: str) -> dict[str, Any]:
     """The person's row, unless unknown, deleted or merged into another record."""
     row = queries.person(store.db, person_id)
@@ -299,6 +397,11 @@ def _require_counting(store: Store) -> None:
     """Counting and triage: the roles that may write persons and triage events."""
     if store.role not in COUNTING_ROLES:
         raise PermissionDenied(_("This station's role may not count persons."))
+
+
+def require_writer(store: Store) -> None:
+    """Refuse (PermissionDenied) unless this station's role may write person records."""
+    _require_writer(store)
 
 
 def _require_writer(store: Store) -> None:

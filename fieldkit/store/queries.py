@@ -10,7 +10,7 @@ import sqlite_utils
 
 from fieldkit.domain.ids import person_id_for_number
 from fieldkit.domain.triage import Category
-from fieldkit.store.materialise import merge_group
+from fieldkit.store.materialise import load_entity_changes, merge_group
 
 LIVE = "deleted = 0 AND replaced_by IS NULL"
 
@@ -261,3 +261,78 @@ def count_persons(db: sqlite_utils.Database, text: str | None = None) -> int:
     """How many live persons (matching ``text`` when given)."""
     where, params = _persons_filter(text)
     return int(db.conn.execute(f"SELECT count(*) FROM persons WHERE {where}", params).fetchone()[0])
+
+
+# What a record holds besides its count: the tables of facts and records that point at a person.
+_HELD_BY_PERSON = {
+    "declarations": "declaration",
+    "certificates": "certificate",
+    "death_stages": "death stage",
+    "leads": "lead",
+    "witnesses": "witness",
+    "care_events": "care",
+}
+
+
+def person_holdings(db: sqlite_utils.Database, person_id: str) -> list[str]:
+    """What this store holds on the person besides the record and its triage events: the kinds
+    (``declaration``, ``certificate``, ``death stage``, ``lead``, ``witness``, ``care``) of the
+    records that point at it, and ``merged`` when another record was merged into it."""
+    held = [
+        kind
+        for table, kind in _HELD_BY_PERSON.items()
+        if db.conn.execute(
+            f"SELECT 1 FROM {table} WHERE person_id = ? LIMIT 1", [person_id]
+        ).fetchone()
+        is not None
+    ]
+    if db.conn.execute(
+        "SELECT 1 FROM persons WHERE replaced_by = ? AND deleted = 0 LIMIT 1", [person_id]
+    ).fetchone():
+        held.append("merged")
+    return held
+
+
+def other_origins(db: sqlite_utils.Database, person_id: str, origin: str) -> list[str]:
+    """The stations other than ``origin`` whose changes wrote the person record or its triage
+    events in this store (their station ids, oldest first)."""
+    rows = db.conn.execute(
+        "SELECT origin, min(hlc) AS first FROM ("
+        " SELECT origin, hlc FROM changes WHERE entity = 'person' AND entity_id = ?"
+        " UNION ALL SELECT origin, hlc FROM triage_events WHERE person_id = ?"
+        ") WHERE origin != ? GROUP BY origin ORDER BY first",
+        [person_id, person_id, origin],
+    )
+    return [row[0] for row in rows]
+
+
+def voided_persons(db: sqlite_utils.Database, limit: int = 500) -> list[dict[str, Any]]:
+    """Deleted (voided) person records, latest change first, each with ``voided_by`` and
+    ``voided_hlc``: the author and clock of the latest change that deleted it."""
+    rows = list(
+        db.query(
+            "SELECT * FROM persons WHERE deleted = 1 ORDER BY updated_hlc DESC LIMIT ?", [limit]
+        )
+    )
+    for row in rows:
+        voided = lifecycle_change(db, row["id"], "_deleted", True)
+        row["voided_by"] = voided[0] if voided else None
+        row["voided_hlc"] = voided[1] if voided else None
+    return rows
+
+
+def lifecycle_change(
+    db: sqlite_utils.Database, person_id: str, field_name: str, value: Any
+) -> tuple[str, int] | None:
+    """(author, hlc) of the latest change that set ``field_name`` of the person to ``value``."""
+    found = [
+        change
+        for change in load_entity_changes(db, person_id)
+        if change.entity == "person"
+        and field_name in change.values
+        and change.values[field_name] == value
+    ]
+    if not found:
+        return None
+    latest = max(found, key=lambda c: c.order_key)
+    return latest.author, latest.hlc

@@ -32,7 +32,7 @@ for widget in (Input, OptionList):
         if isinstance(binding, Binding):
             WIDGET_KEYS.update(binding.key.split(","))
 NAMES = {"entrée": "enter", "enter": "enter", "échap": "escape", "esc": "escape", "/": "slash"}
-NAMES |= {"tab": "tab", "↓": "down", "↑": "up"}
+NAMES |= {"tab": "tab", "↓": "down", "↑": "up", "suppr": "delete", "del": "delete"}
 
 
 def _key(token: str) -> str:
