@@ -31,13 +31,13 @@ def default_home() -> Path:
 def read_passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> str:
     """The passphrase from --passphrase-file, FIELDKIT_PASSPHRASE, or a prompt on a terminal."""
     if passphrase_file is not None:
+        from fieldkit.services.files import read_limited
+
         try:
-            return passphrase_file.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
+            return read_limited(passphrase_file, 64 * 1024).decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
             raise FieldkitError(
-                _("Cannot read the passphrase file {path}: {reason}.").format(
-                    path=passphrase_file, reason=exc.strerror
-                )
+                _("The passphrase file {path} is not UTF-8 text.").format(path=passphrase_file)
             ) from None
     env = os.environ.get(PASSPHRASE_ENV)
     if env:
@@ -51,6 +51,20 @@ def read_passphrase(passphrase_file: Path | None, *, confirm: bool = False) -> s
     )
 
 
+MESSAGE_MAX = 600  # characters of an error sentence shown (a value can be 60,000 long)
+
+
+def printable(message: str) -> str:
+    """An error sentence safe for a terminal: control characters (escape sequences that would
+    clear the screen or retitle the window), bidi overrides and line separators shown as escapes,
+    and a long one cut."""
+    shown = "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in message
+    )
+    return shown if len(shown) <= MESSAGE_MAX else shown[: MESSAGE_MAX - 1] + "…"
+
+
 class FieldkitGroup(click.Group):
     """Turns every FieldkitError (and a damaged store) into one sentence and an exit code."""
 
@@ -58,11 +72,22 @@ class FieldkitGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FieldkitError as exc:
-            click.echo(_("Error: {message}").format(message=exc.message), err=True)
+            click.echo(_("Error: {message}").format(message=printable(exc.message)), err=True)
             ctx.exit(exc.exit_code)
         except Exception as exc:
             from fieldkit.store.connection import is_store_damage
 
+            if "database is locked" in str(exc):
+                click.echo(
+                    _("Error: {message}").format(
+                        message=_(
+                            "The station's store is busy: another fieldkit program is writing"
+                            " to it; try again when it has finished."
+                        )
+                    ),
+                    err=True,
+                )
+                ctx.exit(1)
             if is_store_damage(exc):
                 click.echo(
                     _("Error: {message}").format(
@@ -345,8 +370,13 @@ def export(
         if out is None:
             writer(store, sys.stdout)
         else:
-            with out.open("w", encoding="utf-8", newline="") as handle:
-                count = writer(store, handle)
+            try:
+                with out.open("w", encoding="utf-8", newline="") as handle:
+                    count = writer(store, handle)
+            except OSError as exc:
+                raise FieldkitError(
+                    _("Cannot write {path}: {reason}.").format(path=out, reason=exc.strerror)
+                ) from None
             click.echo(
                 _("{count} records written to {path}.").format(count=count, path=out), err=True
             )

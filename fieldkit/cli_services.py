@@ -69,16 +69,16 @@ def certificate() -> None:
     """Care certificates: issue (PUMP), verify offline, station keys."""
 
 
+CERTIFICATE_MAX_BYTES = 16 * 1024 * 1024  # a certificate is a page: tens of kilobytes
+
+
 def _read_signers(path: Path) -> dict[str, str]:
     from fieldkit.services.certificates import parse_public_key
+    from fieldkit.services.files import read_limited
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FieldkitError(
-            _("Cannot read {path}: {reason}.").format(path=path, reason=exc.strerror)
-        ) from None
-    except ValueError:
+        data = json.loads(read_limited(path, 1024 * 1024).decode("utf-8"))
+    except (ValueError, RecursionError):
         data = None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         raise ValidationError(
@@ -110,12 +110,9 @@ def certificate_verify(
     if target.strip().startswith("FKC1."):
         data = target
     else:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FieldkitError(
-                _("Cannot read {path}: {reason}.").format(path=path, reason=exc.strerror)
-            ) from None
+        from fieldkit.services.files import read_limited
+
+        data = read_limited(path, CERTIFICATE_MAX_BYTES)
     if signers_file is not None:
         signers = _read_signers(signers_file)
     else:

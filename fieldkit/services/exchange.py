@@ -23,6 +23,7 @@ from fieldkit.domain.ids import new_id, person_id_for_number
 from fieldkit.domain.triage import international
 from fieldkit.errors import FieldkitError, PermissionDenied, ValidationError
 from fieldkit.i18n import _, current_language
+from fieldkit.services.files import open_regular, unreadable
 from fieldkit.services.persons import (
     COUNTING_ROLES,
     PersonInput,
@@ -158,7 +159,9 @@ def _person_input(record: dict[str, Any]) -> PersonInput:
 
 
 def _lines(source: IO[bytes]) -> Iterator[tuple[int, str]]:
-    for number, raw in enumerate(source, start=1):
+    number = 0
+    while raw := source.readline(MAX_LINE_BYTES + 1):  # a line without end is not read whole
+        number += 1
         if len(raw) > MAX_LINE_BYTES:
             raise ValidationError(
                 _("Line {line} is longer than {limit} bytes.").format(
@@ -185,10 +188,8 @@ def import_jsonl(store: Store, author: str, path: Path) -> int:
         raise PermissionDenied(_("This station's role may not import persons."))
     fmt, ranges = number_format(store), bracelet_ranges(store)
     site = store.meta.get("site")
-    try:
-        parallel = path.stat().st_size >= PARALLEL_IMPORT_BYTES
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
+    with open_regular(path) as handle:  # a FIFO or a device is refused, not read forever
+        parallel = os.fstat(handle.fileno()).st_size >= PARALLEL_IMPORT_BYTES
     worker = _WorkerBatches(path, fmt, ranges, site) if parallel else None
     count = 0
     seen_numbers: dict[str, int] = {}
@@ -203,7 +204,7 @@ def import_jsonl(store: Store, author: str, path: Path) -> int:
                 _write_batch(store, author, batch, seen_numbers)
                 count += len(batch)
     except OSError as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable(path, exc) from None
     finally:
         if collecting:
             gc.enable()
@@ -221,12 +222,6 @@ _CHILD_MODULE = "fieldkit.services.import_child"
 _Validated = tuple[
     int, str | None, str, dict[str, Any], bool, tuple[str, str | None] | None, str | None
 ]
-
-
-def _unreadable(path: Path, exc: OSError) -> FieldkitError:
-    return FieldkitError(
-        _("Cannot read {path}: {reason}.").format(path=path, reason=exc.strerror or exc)
-    )
 
 
 def _validated_batches(
@@ -268,7 +263,7 @@ def _validated_line(
         number, values, triage = person_values(
             _person_input(record), fmt, ranges, confirmed_outside=True
         )
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: nested beyond reason
         raise ValidationError(_("Line {line} is not valid JSON.").format(line=line)) from None
     except ValidationError as exc:
         raise ValidationError(

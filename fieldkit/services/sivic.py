@@ -217,7 +217,16 @@ def _admission_time(text: str, now: datetime) -> str:
         raise ValidationError(
             _("Admission date {value} is in the future.").format(value=text), field="admitted_at"
         )
-    return day.isoformat() if day is not None else validation.utc_stamp(moment)  # type: ignore[arg-type]
+    try:
+        return day.isoformat() if day is not None else validation.utc_stamp(moment)  # type: ignore[arg-type]
+    except OverflowError:  # "0001-01-01T00:00:00+05:00" is before the first UTC time
+        raise ValidationError(
+            _(
+                "Admission date {value} is not understood: write DD/MM/YYYY HH:MM or"
+                " YYYY-MM-DD HH:MM."
+            ).format(value=text),
+            field="admitted_at",
+        ) from None
 
 
 def _name(value: str, column: str) -> str | None:
@@ -306,7 +315,7 @@ def import_text(
     _require_importer(store)
     moment = (now or datetime.now(UTC)).astimezone()
     result = ImportResult(source=source[:MAX_CELL])
-    lines = text.splitlines()
+    lines = re.split(r"\r\n|\r|\n", text)  # not str.splitlines: U+2028 is no row end
     header_at = next((i for i, line in enumerate(lines) if line.strip()), None)
     if header_at is None:
         raise ValidationError(_("The file is empty."))

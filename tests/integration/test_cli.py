@@ -264,3 +264,43 @@ def test_a_library_warning_never_reaches_the_terminal():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and result.stderr == ""
+
+
+def test_hostile_files_are_refused_in_one_sentence(station: Path, tmp_path: Path):
+    import os
+
+    home = ("--home", str(station))
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in (str(fifo), "/dev/zero"):
+        result = fieldkit("import", *home, target)
+        assert result.returncode != 0 and result.stderr.startswith("Erreur : "), result.stderr
+        assert "n'est pas un fichier ordinaire" in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+        verified = fieldkit("certificate", "verify", *home, target)
+        assert verified.returncode != 0 and "n'est pas un fichier ordinaire" in verified.stderr
+    env = env_with_passphrase()
+    del env["FIELDKIT_PASSPHRASE"]
+    zero = fieldkit("bilan", *home, "--passphrase-file", "/dev/zero", env=env)
+    assert zero.returncode != 0 and "n'est pas un fichier ordinaire" in zero.stderr
+    latin1 = tmp_path / "pass.txt"
+    latin1.write_bytes("phrase secrète".encode("latin-1"))
+    bad = fieldkit("bilan", *home, "--passphrase-file", str(latin1), env=env)
+    assert bad.returncode != 0 and "n'est pas du texte UTF-8" in bad.stderr
+    nested = tmp_path / "nested.jsonl"
+    nested.write_text("[" * 5000 + "]" * 5000 + "\n")
+    deep = fieldkit("import", *home, str(nested))
+    assert deep.stderr.strip() == "Erreur : La ligne 1 n'est pas du JSON valide.", deep.stderr
+    nowhere = fieldkit("export", *home, "--out", str(tmp_path / "missing" / "x.csv"))
+    assert nowhere.returncode != 0 and nowhere.stderr.startswith("Erreur : Impossible d'écrire")
+    assert "Traceback" not in nowhere.stderr
+
+
+def test_an_error_never_sends_escape_sequences_to_the_terminal(station: Path, tmp_path: Path):
+    hostile = tmp_path / "hostile.jsonl"
+    hostile.write_text(json.dumps({"nf399": NUMBER, "\x1b[2J\x1b]0;pwned\x07": "x" * 60000}) + "\n")
+    result = fieldkit("import", "--home", str(station), str(hostile))
+    assert result.returncode != 0
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "\\x1b[2J" in result.stderr
+    assert len(result.stderr) < 1000

@@ -228,3 +228,16 @@ def test_utf16_tab_separated_from_a_spreadsheet(ciav: Store, tmp_path: Path):
     assert (row["nf399"], row["family_name"], row["given_names"], row["hospital"]) == (
         "FR075APHP2026HP000012", "Çelik", "Şule", "Bégin",
     )  # fmt: skip
+
+
+def test_a_line_separator_inside_a_cell_does_not_split_the_row(ciav: Store, tmp_path: Path):
+    csv_text = (
+        "nf399;nom;prenom;etablissement;date d'admission\n"
+        f"{N1};Du\u2028pont;Jean;HEGP;25/11/2026 01:10\n"
+        f"{N2};Martin;Léa;HEGP;0001-01-01T00:00:00+05:00\n"
+    )
+    result = imported(ciav, write(tmp_path / "s.csv", csv_text))
+    assert result.imported == 0 and result.refused == 2, result.errors
+    assert result.errors[0].startswith("Ligne 2")  # the whole row, refused for its character
+    assert result.errors[1].startswith("Ligne 3") and "pas comprise" in result.errors[1]
+    assert admissions(ciav) == []
