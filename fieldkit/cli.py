@@ -65,6 +65,10 @@ def printable(message: str) -> str:
     return shown if len(shown) <= MESSAGE_MAX else shown[: MESSAGE_MAX - 1] + "…"
 
 
+def _is_db_error(exc: BaseException) -> bool:
+    return type(exc).__name__ in ("DatabaseError", "OperationalError", "IntegrityError")
+
+
 class FieldkitGroup(click.Group):
     """Turns every FieldkitError (and a damaged store) into one sentence and an exit code."""
 
@@ -75,19 +79,13 @@ class FieldkitGroup(click.Group):
             click.echo(_("Error: {message}").format(message=printable(exc.message)), err=True)
             ctx.exit(exc.exit_code)
         except Exception as exc:
-            from fieldkit.store.connection import is_store_damage
+            from fieldkit.store.connection import is_store_damage, not_damaged
 
-            if "database is locked" in str(exc):
-                click.echo(
-                    _("Error: {message}").format(
-                        message=_(
-                            "The station's store is busy: another fieldkit program is writing"
-                            " to it; try again when it has finished."
-                        )
-                    ),
-                    err=True,
-                )
-                ctx.exit(1)
+            home = Path(ctx.meta.get("fieldkit.home") or default_home())
+            said = not_damaged(exc, home / "station.db") if _is_db_error(exc) else None
+            if said is not None:  # a full disk, a read-only folder, a busy store: not damage
+                click.echo(_("Error: {message}").format(message=said.message), err=True)
+                ctx.exit(said.exit_code)
             if is_store_damage(exc):
                 click.echo(
                     _("Error: {message}").format(

@@ -87,8 +87,36 @@ def connect(
         conn.close()
         if create:
             raise
-        raise _damaged() from exc
+        raise (not_damaged(exc, db_path) or _damaged()) from exc
     return sqlite_utils.Database(conn)
+
+
+def not_damaged(exc: BaseException, db_path: Path) -> FieldkitError | None:
+    """What a store error really says when it is not damage: a full disk, a folder that cannot
+    be written, a store another program holds (the data is intact: say so, not "damaged")."""
+    text = str(exc).lower()
+    if "disk is full" in text or "disk i/o error" in text:
+        return FieldkitError(
+            _(
+                "The disk holding {path} is full or failing: free some space and try again;"
+                " what was saved is kept."
+            ).format(path=db_path)
+        )
+    if "readonly" in text or "unable to open" in text or "access permission" in text:
+        return FieldkitError(
+            _(
+                "The store {path} cannot be written: its folder is read-only or not yours;"
+                " what was saved is kept."
+            ).format(path=db_path)
+        )
+    if "locked" in text:
+        return FieldkitError(
+            _(
+                "The station's store is busy: another fieldkit program is writing to it; try"
+                " again when it has finished."
+            )
+        )
+    return None
 
 
 def integrity_errors(db: sqlite_utils.Database) -> list[str]:

@@ -203,3 +203,28 @@ def test_creating_over_an_existing_store_is_refused(tmp_path: Path):
     db.close()
     with pytest.raises(FieldkitError):
         connect(tmp_path / "s.db", os.urandom(32), create=True)
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        ("database or disk is full", "est plein ou défaillant"),
+        ("disk I/O error", "est plein ou défaillant"),
+        ("attempt to write a readonly database", "en lecture seule"),
+        ("unable to open database file", "en lecture seule"),
+        ("database is locked", "sont occupées"),
+    ],
+)
+def test_a_full_disk_or_a_read_only_folder_is_not_called_damage(
+    tmp_path: Path, error: str, said: str
+) -> None:
+    from fieldkit.store import connection
+
+    exc = connection._dbapi.OperationalError(error)
+    told = connection.not_damaged(exc, tmp_path / "station.db")
+    assert told is not None and said in told.message
+    assert "endommagé" not in told.message
+    assert (
+        connection.not_damaged(connection._dbapi.DatabaseError("file is not a database"), tmp_path)
+        is None
+    )
