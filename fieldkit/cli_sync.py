@@ -219,7 +219,11 @@ def hub_peers(home: Path, passphrase_file: Path | None) -> None:
 @station_options
 @click.argument("token")
 @click.option(
-    "--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the hub."
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the hub.",
 )
 def join_command(home: Path, passphrase_file: Path | None, token: str, timeout: float) -> None:
     """Enrol this station with a hub, using the token printed by 'hub invite'."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,7 @@ def decode_token(text: str) -> Invitation:
         if version != 1 or len(hub_key) != 32 or len(secret) != 32:
             raise ValueError
         return Invitation(
-            str(endpoint),
+            check_endpoint(str(endpoint)),  # "tcp://" alone made zmq raise on connect
             z85.encode(hub_key).decode("ascii"),
             z85.encode(secret).decode("ascii"),
             str(role),
@@ -127,9 +128,13 @@ def write_png(text: str, path: Path) -> None:
         image.save(handle)
 
 
+# tcp://HOST:PORT (a name, IPv4 or [IPv6]; a port), or ipc://PATH: what zmq can connect to.
+_ENDPOINT = re.compile(r"tcp://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.*_-]+):(?:[0-9]{1,5}|\*)|ipc://[^\s]+")
+
+
 def check_endpoint(endpoint: str) -> str:
     endpoint = endpoint.strip()
-    if not endpoint.startswith(("tcp://", "ipc://")) or len(endpoint) > 200:
+    if not _ENDPOINT.fullmatch(endpoint) or len(endpoint) > 200:
         raise ValidationError(
             _("The hub address must look like tcp://HOST:PORT."), field="endpoint"
         )

@@ -198,3 +198,27 @@ def test_fuzz_decode_raises_only_wire_error() -> None:
                 assert exc.reason
                 rejected += 1
     assert rejected > 15_000  # most mutations are refused by one side or both
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["tcp://", "tcp://host", "tcp://:7700", "udp://h:1", "tcp://h:1 x"]
+)
+def test_a_hub_address_zmq_cannot_connect_to_is_refused_in_one_sentence(endpoint: str) -> None:
+    from fieldkit.errors import ValidationError
+    from fieldkit.sync.enrol import check_endpoint
+
+    with pytest.raises(ValidationError) as refused:
+        check_endpoint(endpoint)
+    assert refused.value.message == (
+        "L'adresse du concentrateur doit être de la forme tcp://HÔTE:PORT."
+    )
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["tcp://127.0.0.1:7700", "tcp://*:7700", "tcp://127.0.0.1:*", "tcp://[::1]:7700",
+                 "tcp://ciav-hub.local:7700", "ipc:///tmp/hub"],
+)  # fmt: skip
+def test_real_hub_addresses_pass(endpoint: str) -> None:
+    from fieldkit.sync.enrol import check_endpoint
+
+    assert check_endpoint(f" {endpoint} ") == endpoint
