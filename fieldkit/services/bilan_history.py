@@ -25,6 +25,7 @@ from fieldkit.domain import validation
 from fieldkit.domain.triage import LABELS, Category
 from fieldkit.errors import FieldkitError
 from fieldkit.i18n import _
+from fieldkit.services.files import replaceable_target
 from fieldkit.store import queries
 from fieldkit.store.queries import Bilan
 from fieldkit.store.store import Store
@@ -426,6 +427,7 @@ def write_pdf(store: Store, out: Path, *, now: datetime | None = None) -> Path:
         incident=store.meta.get("incident", ""),
         now=now,
     )
+    replaceable_target(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         temp = out.with_name(f".{out.name}.tmp")

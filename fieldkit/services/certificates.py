@@ -39,6 +39,7 @@ from fieldkit.domain.authority import writers
 from fieldkit.domain.ids import new_id
 from fieldkit.errors import FieldkitError, PermissionDenied, ValidationError
 from fieldkit.i18n import N_, _
+from fieldkit.services.files import replaceable_target
 from fieldkit.services.persons import require_live_person
 from fieldkit.store.store import Store
 
@@ -581,6 +582,7 @@ def issue_certificate(
 
 def _write_temp(out: Path, data: bytes) -> Path:
     """Write ``data`` beside ``out`` (so the final rename is atomic); a clear error if we cannot."""
+    replaceable_target(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=".certificate-", suffix=".pdf", dir=out.parent)

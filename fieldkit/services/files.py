@@ -50,3 +50,11 @@ def read_limited(path: Path, limit: int) -> bytes:
             )
         )
     return data
+
+
+def replaceable_target(path: Path) -> Path:
+    """``path`` if a new file may be renamed over it: absent, or a regular file. (Renaming a
+    written temp file over ``/dev/full`` as root replaced the device with a PDF.)"""
+    if path.exists() and not path.is_file():
+        raise FieldkitError(_("{path} is not a regular file.").format(path=path))
+    return path

@@ -8,6 +8,8 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from fieldkit.services import bilan_history as bh
 from fieldkit.store.queries import Bilan
 from fieldkit.store.store import Store
@@ -134,3 +136,15 @@ def test_chart_by_site_and_destination():
     rows = {line.split()[0]: line.split() for line in lines[1:-1] if line.strip()}
     assert rows["Bataclan"][-3] == "5" and rows["Stade"][-3] == "4"
     assert rows["Stade"][1] == "█"  # 0 then 4: a blank then a full block
+
+
+def test_the_pdf_is_never_renamed_over_a_device_or_a_folder(tmp_path) -> None:
+    from fieldkit.errors import FieldkitError
+    from fieldkit.services.files import replaceable_target
+
+    for target in (Path("/dev/null"), tmp_path):
+        with pytest.raises(FieldkitError) as refused:
+            replaceable_target(target)
+        assert "n'est pas un fichier ordinaire" in refused.value.message
+    assert replaceable_target(tmp_path / "bilan.pdf") == tmp_path / "bilan.pdf"
+    assert Path("/dev/null").exists() and not Path("/dev/null").is_file()
