@@ -185,8 +185,13 @@ def create_invite(store: Store, role: str, name: str, endpoint: str, relay: bool
             field="role",
         )
     name = name.strip()
-    if not name or len(name) > 40:
+    if not name:
         raise ValidationError(_("The station needs a name."), field="station_name")
+    if len(name) > 40 or not name.isprintable():
+        raise ValidationError(
+            _("A station name is at most 40 printable characters, such as PMA-2."),
+            field="station_name",
+        )
     state = SyncState(store)
     live = state.peer_by_name(name)
     if live is not None and not live.revoked:

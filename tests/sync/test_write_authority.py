@@ -337,3 +337,15 @@ def test_a_hub_serving_other_roles_may_not_become_a_relay(make_station, start_hu
     with pytest.raises(ValidationError, match="pump"):
         join(local, create_invite(ciav, "ciav", "CIAV-2", top.endpoint, relay=True), timeout=5)
     assert SyncState(local).upstream() is None
+
+
+def test_a_station_name_too_long_or_unprintable_is_said_so(make_station) -> None:
+    hub = make_station("ciav", "CIAV")
+    for name in ("P" * 41, "PMA\x1b[2J"):
+        with pytest.raises(ValidationError) as refused:
+            create_invite(hub, "pma", name, "tcp://127.0.0.1:7700")
+        assert refused.value.message == (
+            "Un nom de poste compte au plus 40 caractères imprimables, comme PMA-2."
+        )
+    with pytest.raises(ValidationError, match="doit avoir un nom"):
+        create_invite(hub, "pma", "  ", "tcp://127.0.0.1:7700")
