@@ -109,11 +109,11 @@ def publish_key(store: Store) -> bool:
     station created before keys were synced, at its next opening); True if it was recorded."""
     if store.role not in KEY_PUBLISHERS:
         return False
+    key = _stored_key(store)
+    if key is None or _published(store, _hex(key)):
+        return False  # read only: opening a station takes no write lock for nothing
     with store.transaction():
-        raw = store.get_secret(SIGNING_SECRET)
-        if raw is None:
-            return False
-        return _publish(store, Ed25519PrivateKey.from_private_bytes(raw))
+        return _publish(store, key)
 
 
 def _publish(store: Store, key: Ed25519PrivateKey) -> bool:
@@ -122,15 +122,11 @@ def _publish(store: Store, key: Ed25519PrivateKey) -> bool:
     if store.role not in KEY_PUBLISHERS:
         return False
     key_hex = _hex(key)
-    entity_id = station_key_id(store.station_id, key_hex)
-    held = store.db.execute(
-        "SELECT 1 FROM station_keys WHERE id = ? AND origin = ?", [entity_id, store.station_id]
-    ).fetchone()
-    if held is not None:
+    if _published(store, key_hex):
         return False
     store.record(
         STATION_KEY.name,
-        entity_id,
+        station_key_id(store.station_id, key_hex),
         {
             "station_id": store.station_id,
             "public_key": key_hex,
@@ -141,6 +137,22 @@ def _publish(store: Store, key: Ed25519PrivateKey) -> bool:
         KEY_AUTHOR,
     )
     return True
+
+
+def _published(store: Store, key_hex: str) -> bool:
+    entity_id = station_key_id(store.station_id, key_hex)
+    with store.lock:
+        held = store.db.execute(
+            "SELECT 1 FROM station_keys WHERE id = ? AND origin = ?", [entity_id, store.station_id]
+        ).fetchone()
+    return held is not None
+
+
+def _stored_key(store: Store) -> Ed25519PrivateKey | None:
+    """The station's key if it has one (never created here)."""
+    with store.lock:
+        raw = store.get_secret(SIGNING_SECRET)
+    return None if raw is None else Ed25519PrivateKey.from_private_bytes(raw)
 
 
 def _trusted_by_hand(store: Store) -> dict[str, str]:
@@ -159,10 +171,11 @@ def synced_keys(store: Store) -> dict[str, list[str]]:
     A row some other origin wrote under a station's id is left out: a hub refuses such a change,
     and a station never trusts one that reached it anyway (an old relay, a tampered bundle)."""
     found: dict[str, list[str]] = {}
-    rows = store.db.execute(
-        "SELECT id, station_id, public_key, origin FROM station_keys"
-        " WHERE station_id = origin ORDER BY hlc DESC, origin DESC"
-    ).fetchall()
+    with store.lock:
+        rows = store.db.execute(
+            "SELECT id, station_id, public_key, origin FROM station_keys"
+            " WHERE station_id = origin ORDER BY hlc DESC, origin DESC"
+        ).fetchall()
     for entity_id, station, key, origin in rows:
         values = {"station_id": station, "public_key": key}
         if station_key_refusal(origin, entity_id, values) is None:

@@ -21,7 +21,7 @@ from fieldkit.services import pump as pump_svc
 from fieldkit.services.persons import PersonInput
 from fieldkit.store.store import Store
 from fieldkit.sync.agent import Agent
-from fieldkit.sync.enrol import revoke
+from fieldkit.sync.enrol import create_invite, join, revoke
 from fieldkit.sync.hub import Hub
 from tests.conftest import env_with_passphrase
 from tests.sync.conftest import enrol
@@ -256,3 +256,33 @@ def test_a_replaced_pump_laptop_leaves_the_old_certificates_valid(
     signers = certs.known_signers(police)
     assert certs.verify(old_data, signers).valid
     assert certs.verify(new_data, signers).valid
+
+
+def test_a_pump_tablet_s_key_travels_through_its_relay_and_only_its_own(
+    make_station: Callable[..., Any], hub: tuple[Store, Hub], tmp_path: Path
+) -> None:
+    ciav, server = hub
+    assert server.endpoint is not None
+    relay = make_station("pump", "PUMP-RELAY")
+    join(relay, create_invite(ciav, "pump", "PUMP-RELAY", server.endpoint, relay=True), timeout=5)
+    relay_hub = Hub(relay, "tcp://127.0.0.1:*")
+    relay_hub.start()
+    try:
+        assert relay_hub.endpoint is not None
+        tablet = make_station("pump", "PUMP-T1")
+        join(tablet, create_invite(relay, "pump", "PUMP-T1", relay_hub.endpoint), timeout=5)
+        hostile = make_station("pump", "PUMP-T2")
+        join(hostile, create_invite(relay, "pump", "PUMP-T2", relay_hub.endpoint), timeout=5)
+        police = _station(make_station, hub, "police", "POLICE-1")
+        cert, data = _issue(tablet, tmp_path / "certificat.pdf")
+        _sync(tablet)  # into the relay
+        _forge(hostile, tablet.station_id, "other station")
+        with pytest.raises(SyncError, match="station_key"):
+            Agent(hostile).run_once(timeout=10)  # the relay checks as the hub does
+        assert relay_hub.rejections["role"] == 1
+        _sync(relay, police)  # the relay forwards the tablet's key upstream
+        signers = certs.known_signers(police)
+        assert signers[tablet.station_id] == (certs.public_key_hex(tablet),)
+        assert certs.verify(data, signers).valid and certs.verify(cert.payload, signers).valid
+    finally:
+        relay_hub.stop()
