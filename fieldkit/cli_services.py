@@ -103,9 +103,10 @@ def certificate_verify(
     home: Path, passphrase_file: Path | None, target: str, signers_file: Path | None
 ) -> None:
     """Check a certificate FILE or the code of its QR (FKC1....), offline."""
-    from fieldkit.services.certificates import known_signers, verify
+    from fieldkit.services.certificates import Signers, known_signers, verify
 
     path = Path(target)
+    signers: Signers
     data: bytes | str
     if target.strip().startswith("FKC1."):
         data = target

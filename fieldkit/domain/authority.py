@@ -12,13 +12,18 @@ it may *write*, from DOMAIN.md ("what each place records") and the role checks o
 | death_stage | no | no | yes | no | no |
 | enquiry | no | no | yes | yes | yes |
 | conflict_decision | no | no | no | no | yes |
+| station_key (its own only) | no | yes | no | no | no |
 | enquiry_outcome, match_candidate | the hub's matcher only (``HUB_WRITTEN``) |
 
 - a death stage is recorded by the police role only: an OPJ announces a death, nobody else;
 - clinical notes are written where they are read: at the PMA and the PUMP that cared for the person;
 - the CIAV settles conflicts, and a decision writes the chosen value again: it may write the
   mutable records it may read (persons but their clinical notes, witnesses, leads, enquiries);
-- the lifecycle fields (delete, duplicate merge) go with the entity.
+- the lifecycle fields (delete, duplicate merge) go with the entity;
+- a ``station_key`` is the public half of a certificate issuer's signing key: only the PUMP
+  issues certificates, and a station publishes only its *own* key (:func:`station_key_refusal`,
+  checked by the hub on every push), so an enrolled station cannot put its key under another
+  station's name and make forged certificates verify.
 
 A hub refuses a push holding a change its sending station's role may not write
 (``docs/sync-protocol.md``); the services refuse such a write before it is recorded. Pure.
@@ -26,8 +31,10 @@ A hub refuses a push holding a change its sending station's role may not write
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import cache
+from typing import Any
 
 from fieldkit.domain.changes import LIFECYCLE_FIELDS
 from fieldkit.domain.model import (
@@ -39,11 +46,13 @@ from fieldkit.domain.model import (
     ENQUIRY,
     LEAD,
     PERSON,
+    STATION_KEY,
     TRIAGE_EVENT,
     WITNESS,
     DataClass,
     EntitySpec,
     Role,
+    station_key_id,
 )
 
 
@@ -59,7 +68,14 @@ def _but(spec: EntitySpec, data_class: DataClass) -> tuple[str, frozenset[str]]:
 WRITABLE: Mapping[Role, Mapping[str, frozenset[str]]] = {
     Role.PMA: dict([_all(PERSON), _all(TRIAGE_EVENT)]),
     Role.PUMP: dict(
-        [_all(PERSON), _all(TRIAGE_EVENT), _all(CARE), _all(DECLARATION), _all(CERTIFICATE)]
+        [
+            _all(PERSON),
+            _all(TRIAGE_EVENT),
+            _all(CARE),
+            _all(DECLARATION),
+            _all(CERTIFICATE),
+            _all(STATION_KEY),
+        ]
     ),
     Role.POLICE: dict(
         [
@@ -112,4 +128,22 @@ def write_refusal(role: Role | str, entity: str, fields: Iterable[str]) -> str |
     refused = sorted(set(fields) - allowed)
     if refused:
         return f"a {Role(role).value} station may not write {entity[:32]}.{refused[0][:64]}"
+    return None
+
+
+_KEY_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def station_key_refusal(origin: str, entity_id: str, values: Mapping[str, Any]) -> str | None:
+    """Why a ``station_key`` change of ``origin`` is not that station publishing its own key
+    (English, for logs), or None: its ``station_id`` must be ``origin``, its ``public_key`` 64
+    lowercase hex digits and its id :func:`~fieldkit.domain.model.station_key_id` of the two."""
+    key = values.get("public_key")
+    if (
+        values.get("station_id") != origin
+        or not isinstance(key, str)
+        or not _KEY_HEX.fullmatch(key)
+        or entity_id != station_key_id(origin, key)
+    ):
+        return f"station {origin[:64]} may publish only its own key (station_key {entity_id[:64]})"
     return None

@@ -30,6 +30,7 @@ class DataClass(StrEnum):
     INVESTIGATION = "investigation"  # witness data, leads, death stages
     ENQUIRY = "enquiry"  # family enquiries, ante-mortem data
     INTERNAL = "internal"  # CIAV housekeeping (conflict decisions)
+    STATION = "station"  # public facts about stations (certificate signing keys): every role
 
 
 class Access(StrEnum):
@@ -93,6 +94,18 @@ SECRECY: dict[DataClass, dict[Role, Access]] = {
         Role.PUMP: Access.NONE,
         Role.POLICE: Access.NONE,
         Role.CAF: Access.NONE,
+        Role.CIAV: Access.FULL,
+    },
+    # Not in DOMAIN.md's table: no person's data, only what a station prints on every certificate
+    # it signs (its id and name) and the public half of its signing key, so that any station can
+    # check a certificate offline. The CAF too: families and the victim-support associations
+    # there bring the certificates the FGTI asks for, and checking one reveals nothing the
+    # certificate in hand does not already say.
+    DataClass.STATION: {
+        Role.PMA: Access.FULL,
+        Role.PUMP: Access.FULL,
+        Role.POLICE: Access.FULL,
+        Role.CAF: Access.FULL,
         Role.CIAV: Access.FULL,
     },
 }
@@ -252,6 +265,26 @@ MATCH_CANDIDATE = EntitySpec(
     table="match_candidates",
     fields={name: _V for name in ("enquiry_id", "person_id", "score", "reasons", "rank")},
 )
+# A PUMP station's certificate signing key (Ed25519 public key, 64 hex digits): one append-only
+# fact per key, id ``<station id>:<first 32 hex digits of the key>`` (see ``station_key_id``), so
+# a station whose key changes keeps its previous keys known and the certificates they signed still
+# verify. Written only by the station the key belongs to (the hub checks id and origin).
+STATION_KEY = EntitySpec(
+    "station_key",
+    append_only=True,
+    table="station_keys",
+    fields={
+        name: DataClass.STATION
+        for name in ("station_id", "public_key", "station_name", "role", "created_at")
+    },
+)
+
+
+def station_key_id(station_id: str, public_key: str) -> str:
+    """The id of the ``station_key`` fact of ``public_key`` (hex) for ``station_id``."""
+    return f"{station_id}:{public_key[:32]}"
+
+
 # Written only by the hub's matcher, with the hub's origin: a hub refuses them in any push, so
 # no station can tell a family "found" in the matcher's name.
 HUB_WRITTEN = frozenset({ENQUIRY_OUTCOME.name, MATCH_CANDIDATE.name})
@@ -277,6 +310,7 @@ ENTITIES: dict[str, EntitySpec] = {
         ENQUIRY_OUTCOME,
         MATCH_CANDIDATE,
         CONFLICT_DECISION,
+        STATION_KEY,
     )
 }
 

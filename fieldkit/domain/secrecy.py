@@ -9,9 +9,12 @@ Rules beyond the table itself:
   receives none of it from others;
 - the CAF receives family enquiries and their outcomes (``enquiry_outcome``: the neutral sentence
   the matcher chose, "found, cared for at <place>", "an officer will speak with you", "no
-  information yet", or, only once an OPJ announced it, that the death was announced) and nothing
-  else: no identity, no triage or place of care, no match candidate, witness, lead or death
-  stage, nothing that could hint at a death;
+  information yet", or, only once an OPJ announced it, that the death was announced), the
+  stations' public signing keys (below), and nothing else: no identity, no triage or place of
+  care, no match candidate, witness, lead or death stage, nothing that could hint at a death;
+- every role receives the ``station_key`` facts (data class ``station``): a PUMP's public
+  signing key, its station id, name and role, no person's data, so a certificate a person
+  shows verifies offline at any station;
 - the PUMP receives triage events with the category only (no refinement, no destination);
 - the CIAV receives declaration and certificate *metadata*: never the words of a declaration;
 - the lifecycle fields (delete, duplicate merge) go with an entity to whoever may read part of it.

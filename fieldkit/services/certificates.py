@@ -1,8 +1,14 @@
 """Signatures of the PUMP: the station's Ed25519 key, first declarations, care certificates.
 
-- The station's signing key lives in the encrypted store (a secret, created on first use); the
-  public keys of the stations a station knows live in its meta (``signers``: JSON
-  ``{station_id: public key hex}``), the station's own key always among them.
+- The station's signing key lives in the encrypted store (a secret, created on first use). A PUMP
+  station publishes its public key through the change log (entity ``station_key``, one fact per
+  key, written when the key is created, or when a station that had one before opens or signs):
+  the hub passes it to every station, so a certificate verifies offline anywhere once the keys
+  have synced. The keys a station knows (:func:`known_signers`) are those synced facts (only
+  those written by the station the key belongs to), the keys trusted by hand (``certificate
+  trust``, for a station that never synced: meta ``signers``, JSON ``{station_id: public key
+  hex}``), and its own key. A station may have several keys (a previous key stays known, so the
+  certificates it signed still verify).
 - A first declaration is signed over a canonical form (sorted, compact JSON of its fields and the
   signing station); its SHA-256 is the *declaration hash* a certificate refers to.
 - A certificate is a PDF (fpdf2) with the fields of DOMAIN.md, the victims' hotline and a QR code
@@ -24,7 +30,7 @@ import os
 import re
 import struct
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,8 +41,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from fieldkit.domain import validation
-from fieldkit.domain.authority import writers
+from fieldkit.domain.authority import station_key_refusal, writers
 from fieldkit.domain.ids import new_id
+from fieldkit.domain.model import STATION_KEY, station_key_id
 from fieldkit.errors import FieldkitError, PermissionDenied, ValidationError
 from fieldkit.i18n import N_, _
 from fieldkit.services.files import replaceable_target
@@ -51,6 +58,8 @@ PAYLOAD_VERSION = 1
 TRAILER_TAG = b"%FIELDKIT-SIG "
 DEFAULT_HOTLINE = "116 006"  # the French victims' helpline (France Victimes), free, every day
 ISSUERS = writers("certificate")  # the PUMP
+KEY_PUBLISHERS = writers(STATION_KEY.name)  # the PUMP: the stations whose keys others need
+KEY_AUTHOR = "station"  # author of the station_key change a station records by itself
 MAX_ITT_DAYS = 365
 
 KINDS: dict[str, str] = {
@@ -67,32 +76,132 @@ _REGISTRATION = re.compile(r"[0-9A-Za-z][0-9A-Za-z ./-]*")
 # --- the station's key and the keys it knows ---------------------------------------------------
 
 
+# {station_id: its public key (hex), or its keys}: what the checks below are given.
+Signers = Mapping[str, str | Sequence[str]]
+
+
 def signing_key(store: Store) -> Ed25519PrivateKey:
-    """The station's Ed25519 private key, created and kept in the encrypted store on first use."""
+    """The station's Ed25519 private key, created and kept in the encrypted store on first use.
+
+    On a PUMP station the public key is published (entity ``station_key``) in the same
+    transaction that creates it, or at the first use of a key created before it was published.
+    """
     with store.transaction():
         raw = store.get_secret(SIGNING_SECRET)
         if raw is None:
             raw = os.urandom(32)
             store.set_secret(SIGNING_SECRET, raw)
-    return Ed25519PrivateKey.from_private_bytes(raw)
+        key = Ed25519PrivateKey.from_private_bytes(raw)
+        _publish(store, key)
+    return key
+
+
+def _hex(key: Ed25519PrivateKey) -> str:
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 
 def public_key_hex(store: Store) -> str:
     """The station's public key as 64 hex digits (what the hub distributes to other stations)."""
-    return signing_key(store).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+    return _hex(signing_key(store))
 
 
-def known_signers(store: Store) -> dict[str, str]:
-    """``{station_id: public key hex}`` of every station this one knows, its own included."""
+def publish_key(store: Store) -> bool:
+    """Publish the key of a PUMP station that already has one and has not published it yet (a
+    station created before keys were synced, at its next opening); True if it was recorded."""
+    if store.role not in KEY_PUBLISHERS:
+        return False
+    key = _stored_key(store)
+    if key is None or _published(store, _hex(key)):
+        return False  # read only: opening a station takes no write lock for nothing
+    with store.transaction():
+        return _publish(store, key)
+
+
+def _publish(store: Store, key: Ed25519PrivateKey) -> bool:
+    """Record ``key`` as this station's ``station_key`` fact unless it is already (in a
+    transaction). Only the roles that sign certificates publish their key."""
+    if store.role not in KEY_PUBLISHERS:
+        return False
+    key_hex = _hex(key)
+    if _published(store, key_hex):
+        return False
+    store.record(
+        STATION_KEY.name,
+        station_key_id(store.station_id, key_hex),
+        {
+            "station_id": store.station_id,
+            "public_key": key_hex,
+            "station_name": store.meta.get("station_name", store.station_id),
+            "role": store.role,
+            "created_at": validation.utc_stamp(datetime.now(UTC)),
+        },
+        KEY_AUTHOR,
+    )
+    return True
+
+
+def _published(store: Store, key_hex: str) -> bool:
+    entity_id = station_key_id(store.station_id, key_hex)
+    with store.lock:
+        held = store.db.execute(
+            "SELECT 1 FROM station_keys WHERE id = ? AND origin = ?", [entity_id, store.station_id]
+        ).fetchone()
+    return held is not None
+
+
+def _stored_key(store: Store) -> Ed25519PrivateKey | None:
+    """The station's key if it has one (never created here)."""
+    with store.lock:
+        raw = store.get_secret(SIGNING_SECRET)
+    return None if raw is None else Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def _trusted_by_hand(store: Store) -> dict[str, str]:
     try:
         signers = json.loads(store.meta.get(SIGNERS_META) or "{}")
     except ValueError:
         signers = {}
     if not isinstance(signers, dict):
-        signers = {}
-    known = {str(k): str(v) for k, v in signers.items()}
-    known[store.station_id] = public_key_hex(store)
-    return known
+        return {}
+    return {str(k): str(v) for k, v in signers.items()}
+
+
+def synced_keys(store: Store) -> dict[str, list[str]]:
+    """``{station_id: [public key hex, ...]}`` published by the stations themselves (newest first).
+
+    A row some other origin wrote under a station's id is left out: a hub refuses such a change,
+    and a station never trusts one that reached it anyway (an old relay, a tampered bundle)."""
+    found: dict[str, list[str]] = {}
+    with store.lock:
+        rows = store.db.execute(
+            "SELECT id, station_id, public_key, origin FROM station_keys"
+            " WHERE station_id = origin ORDER BY hlc DESC, origin DESC"
+        ).fetchall()
+    for entity_id, station, key, origin in rows:
+        values = {"station_id": station, "public_key": key}
+        if station_key_refusal(origin, entity_id, values) is None:
+            found.setdefault(station, []).append(key)
+    return found
+
+
+def known_signers(store: Store) -> dict[str, tuple[str, ...]]:
+    """``{station_id: its public keys (hex)}`` of every station this one knows, its own included
+    (its current key first): the keys synced from the stations, then those trusted by hand."""
+    known: dict[str, list[str]] = {store.station_id: [public_key_hex(store)]}
+    for station, keys in synced_keys(store).items():
+        known.setdefault(station, []).extend(keys)
+    for station, key in _trusted_by_hand(store).items():
+        if station != store.station_id:
+            known.setdefault(station, []).append(key)
+    return {station: tuple(dict.fromkeys(keys)) for station, keys in known.items()}
+
+
+def keys_of(signers: Signers, station_id: str) -> tuple[str, ...]:
+    """The public keys ``signers`` holds for ``station_id`` (none if it is unknown)."""
+    value = signers.get(station_id)
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def parse_public_key(value: str) -> Ed25519PublicKey:
@@ -115,19 +224,25 @@ def add_signer(store: Store, station_id: str, public_key: str, *, replace: bool 
     station_id = station_id.strip()
     key = parse_public_key(public_key)
     key_hex = key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
-    known = known_signers(store)
-    if station_id == store.station_id and known[station_id] != key_hex:
-        raise ValidationError(_("This is this station's own identifier: its key cannot change."))
-    if known.get(station_id, key_hex) != key_hex and not replace:
+    if station_id == store.station_id:
+        if key_hex != public_key_hex(store):
+            raise ValidationError(
+                _("This is this station's own identifier: its key cannot change.")
+            )
+        return
+    by_hand = _trusted_by_hand(store)
+    known = set(synced_keys(store).get(station_id, ()))
+    if station_id in by_hand:
+        known.add(by_hand[station_id])
+    if known and key_hex not in known and not replace:
         raise ValidationError(
             _(
                 "Station {station} is already known with another key: check the key with the hub"
                 " before replacing it."
             ).format(station=station_id)
         )
-    signers = {k: v for k, v in known.items() if k != store.station_id}
-    signers[station_id] = key_hex
-    store.set_meta(**{SIGNERS_META: json.dumps(signers, sort_keys=True)})
+    by_hand[station_id] = key_hex
+    store.set_meta(**{SIGNERS_META: json.dumps(by_hand, sort_keys=True)})
 
 
 # --- low-level encodings ------------------------------------------------------------------------
@@ -150,12 +265,15 @@ def _parse_utc(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
-def _verify_raw(public_hex: str, signature: bytes, message: bytes) -> bool:
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(signature, message)
-    except (InvalidSignature, ValueError):
-        return False
-    return True
+def _verify_raw(public_keys: Iterable[str], signature: bytes, message: bytes) -> bool:
+    """True if one of ``public_keys`` (hex) signed ``message``."""
+    for public_hex in public_keys:
+        try:
+            Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(signature, message)
+        except (InvalidSignature, ValueError):
+            continue
+        return True
+    return False
 
 
 # --- first declarations ---------------------------------------------------------------------------
@@ -222,12 +340,12 @@ def _refuse(reason: str, **known: Any) -> Verification:
     return Verification(False, reason, **known)
 
 
-def verify_declaration(row: Mapping[str, Any], signers: Mapping[str, str]) -> Verification:
+def verify_declaration(row: Mapping[str, Any], signers: Signers) -> Verification:
     """Check the signature of a stored first declaration."""
     station, _sep, encoded = str(row.get("signature") or "").partition(":")
     if not station or not encoded:
         return _refuse(_("This declaration carries no signature."))
-    if station not in signers:
+    if not keys_of(signers, station):
         return _refuse(
             _(
                 "This declaration was signed by station {station}, whose key this station does"
@@ -246,7 +364,7 @@ def verify_declaration(row: Mapping[str, Any], signers: Mapping[str, str]) -> Ve
         str(row.get("signed_at")),
         station,
     )
-    if not _verify_raw(signers[station], signature, message):
+    if not _verify_raw(keys_of(signers, station), signature, message):
         return _refuse(
             _("The declaration does not match its signature: it was altered."),
             station_id=station,
@@ -311,7 +429,7 @@ def decode_payload(text: str) -> Payload:
     return Payload(cert_id, station, issued, rest[4:36], rest[36:])
 
 
-def verify_payload(text: str, signers: Mapping[str, str]) -> Verification:
+def verify_payload(text: str, signers: Signers) -> Verification:
     try:
         payload = decode_payload(text)
     except (ValueError, binascii.Error, UnicodeDecodeError, struct.error):
@@ -322,7 +440,7 @@ def verify_payload(text: str, signers: Mapping[str, str]) -> Verification:
         "issued_at": payload.issued_at,
         "declaration_hash": payload.declaration_hash.hex(),
     }
-    if payload.station_id not in signers:
+    if not keys_of(signers, payload.station_id):
         return _refuse(
             _(
                 "This certificate was signed by station {station}, which is not among the known"
@@ -331,7 +449,7 @@ def verify_payload(text: str, signers: Mapping[str, str]) -> Verification:
             **known,
         )
     if not _verify_raw(
-        signers[payload.station_id], payload.signature, _message(payload.signed_part())
+        keys_of(signers, payload.station_id), payload.signature, _message(payload.signed_part())
     ):
         return _refuse(
             _("The certificate code does not match its signature: it was altered or forged."),
@@ -355,7 +473,7 @@ _TRAILER = re.compile(rb"%FIELDKIT-SIG ([0-9A-Za-z_-]{1,64}) (\S+)\n")
 _EMBEDDED = re.compile(rb"/Keywords \((FKC1\.[A-Za-z0-9_-]+)\)")
 
 
-def verify_file(data: bytes, signers: Mapping[str, str]) -> Verification:
+def verify_file(data: bytes, signers: Signers) -> Verification:
     """Check a certificate file: the trailer signature over every byte, then its embedded code."""
     fingerprint = hashlib.sha256(data).hexdigest()
     start = data.rfind(TRAILER_TAG)
@@ -366,7 +484,7 @@ def verify_file(data: bytes, signers: Mapping[str, str]) -> Verification:
             fingerprint=fingerprint,
         )
     station = match.group(1).decode("ascii")
-    if station not in signers:
+    if not keys_of(signers, station):
         return _refuse(
             _(
                 "This certificate was signed by station {station}, which is not among the known"
@@ -379,7 +497,7 @@ def verify_file(data: bytes, signers: Mapping[str, str]) -> Verification:
     signature = base64.b64decode(encoded) if _B64_SIG.fullmatch(encoded) else b""
     if base64.b64encode(signature) != encoded:  # spare bits of the last digit flipped
         signature = b""
-    if not _verify_raw(signers[station], signature, data[:start]):
+    if not _verify_raw(keys_of(signers, station), signature, data[:start]):
         return _refuse(
             _("The file does not match its signature: it was altered after it was issued."),
             station_id=station,
@@ -404,7 +522,7 @@ def verify_file(data: bytes, signers: Mapping[str, str]) -> Verification:
     return Verification(**{**inner.__dict__, "fingerprint": fingerprint})
 
 
-def verify(data: bytes | str, signers: Mapping[str, str]) -> Verification:
+def verify(data: bytes | str, signers: Signers) -> Verification:
     """Check a certificate offline: a PDF file's bytes, or the code of its QR (``FKC1.``...)."""
     if isinstance(data, str):
         return verify_payload(data, signers)

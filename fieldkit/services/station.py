@@ -132,6 +132,9 @@ def open_station(home: Path, passphrase: str) -> Store:
         raise
     if "station_id" not in store.meta:
         raise StoreDamaged(_("The store file is damaged and cannot be read."))
+    from fieldkit.services.certificates import publish_key
+
+    publish_key(store)  # a PUMP whose key predates its publication publishes it now (once)
     return store
 
 

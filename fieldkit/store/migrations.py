@@ -333,3 +333,19 @@ def _v9(db: sqlite_utils.Database) -> None:
     # A witness called back leaves the recontact list (left the scene, or asked to be called):
     # without it the list only grew, and nobody could tell who was still to call.
     db.execute("ALTER TABLE witnesses ADD COLUMN recontacted_at TEXT")
+
+
+@migration(10, "station keys: the certificate signing keys of the PUMP stations, synced")
+def _v10(db: sqlite_utils.Database) -> None:
+    # Same layout as the fact tables of version 1 (columns frozen here, not read from specs):
+    # one row per (station, key), so a station's previous keys stay known.
+    columns = ("station_id", "public_key", "station_name", "role", "created_at")
+    cols = ", ".join(_quote(c) for c in columns)
+    db.execute(
+        f"""CREATE TABLE station_keys (
+            id TEXT PRIMARY KEY, {cols},
+            hlc INTEGER NOT NULL, origin TEXT NOT NULL, author TEXT NOT NULL,
+            change_id TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX station_keys_by_station ON station_keys (station_id)")

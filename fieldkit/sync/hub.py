@@ -19,9 +19,9 @@ from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils import z85
 from zmq.utils.monitor import recv_monitor_message
 
-from fieldkit.domain.authority import writable_by_entity, write_refusal
+from fieldkit.domain.authority import station_key_refusal, writable_by_entity, write_refusal
 from fieldkit.domain.changes import Change
-from fieldkit.domain.model import HUB_WRITTEN
+from fieldkit.domain.model import HUB_WRITTEN, STATION_KEY
 from fieldkit.domain.secrecy import project, readable_fields
 from fieldkit.errors import SyncError
 from fieldkit.i18n import _
@@ -400,8 +400,13 @@ class Hub:
                 raise _Rejected("invalid", f"{change.origin}:{change.seq}: {reason}", message.n)
             if refused is None:
                 allowed = writable.get(change.entity)
+                why = None
                 if allowed is None or not change.values.keys() <= allowed:
                     why = write_refusal(peer.role, change.entity, change.values)
+                elif change.entity == STATION_KEY.name:
+                    # a station publishes only its own key: never one under another's id
+                    why = station_key_refusal(change.origin, change.entity_id, change.values)
+                if why is not None:
                     refused = (index, f"{change.origin}:{change.seq}: {why}")
         # A change the role may not write is refused with every change after it in the batch;
         # those before it are the station's to record: stored, then the refusal is answered

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from fieldkit.domain.model import station_key_id
 from fieldkit.errors import FieldkitError, NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import set_language
 from fieldkit.services import certificates as certs
@@ -64,7 +65,7 @@ def test_signing_key_is_created_once_and_kept_encrypted(pump: Store, tmp_path: P
     reopened = open_station(tmp_path / "PUMP-1", PASSPHRASE)
     try:
         assert certs.public_key_hex(reopened) == key
-        assert certs.known_signers(reopened) == {reopened.station_id: key}
+        assert certs.known_signers(reopened) == {reopened.station_id: (key,)}
     finally:
         reopened.close()
     for path in (tmp_path / "PUMP-1").iterdir():
@@ -76,7 +77,7 @@ def test_known_signers_and_their_refusals(make_station: Callable[..., Any]):
     b = make_station(role="pump", name="PUMP-B")
     key_b = certs.public_key_hex(b)
     certs.add_signer(a, b.station_id, key_b.upper())
-    assert certs.known_signers(a)[b.station_id] == key_b
+    assert certs.known_signers(a)[b.station_id] == (key_b,)
     assert json.loads(a.meta[certs.SIGNERS_META]) == {b.station_id: key_b}
     certs.add_signer(a, b.station_id, key_b)  # the same key again is fine
     with pytest.raises(ValidationError, match="déjà connu avec une autre clé"):
@@ -90,6 +91,111 @@ def test_known_signers_and_their_refusals(make_station: Callable[..., Any]):
         certs.add_signer(a, "bad id\n", key_b)
     with pytest.raises(ValidationError, match="ce poste lui-même"):
         certs.add_signer(a, a.station_id, key_b)
+
+
+# --- the keys a station publishes and the keys it knows ------------------------------------------
+
+
+def _key_rows(store: Store) -> list[tuple[str, str, str]]:
+    return store.db.execute("SELECT id, station_id, public_key FROM station_keys").fetchall()
+
+
+def test_a_pump_publishes_its_key_when_it_creates_it(make_station: Callable[..., Any]):
+    pump = make_station(role="pump", name="PUMP-1")
+    police = make_station(role="police", name="POLICE-1")
+    assert _key_rows(pump) == [] and pump.local_change_count() == 0
+    key = certs.public_key_hex(pump)
+    assert _key_rows(pump) == [(station_key_id(pump.station_id, key), pump.station_id, key)]
+    row = next(iter(pump.db["station_keys"].rows))
+    assert (row["station_name"], row["role"], row["origin"]) == ("PUMP-1", "pump", pump.station_id)
+    assert pump.local_change_count() == 1
+    certs.public_key_hex(pump)  # once only
+    assert pump.local_change_count() == 1
+    # Other roles sign nothing others check: their key stays their own, nothing is recorded.
+    certs.known_signers(police)
+    assert _key_rows(police) == [] and police.local_change_count() == 0
+
+
+def test_a_pump_whose_key_predates_publication_publishes_it_at_opening(
+    make_station: Callable[..., Any], tmp_path: Path
+):
+    pump = make_station(role="pump", name="PUMP-1")
+    pump.set_secret(certs.SIGNING_SECRET, os.urandom(32))  # as a station of an earlier version
+    assert _key_rows(pump) == []
+    pump.close()
+    reopened = open_station(tmp_path / "PUMP-1", PASSPHRASE)
+    try:
+        assert [r[2] for r in _key_rows(reopened)] == [certs.public_key_hex(reopened)]
+        assert reopened.local_change_count() == 1
+    finally:
+        reopened.close()
+    # A PUMP without a key yet records nothing by being opened.
+    fresh = make_station(role="pump", name="PUMP-2")
+    fresh.close()
+    again = open_station(tmp_path / "PUMP-2", PASSPHRASE)
+    try:
+        assert _key_rows(again) == [] and again.get_secret(certs.SIGNING_SECRET) is None
+    finally:
+        again.close()
+
+
+def test_a_pump_whose_key_predates_publication_publishes_it_when_it_signs(pump: Store):
+    pump.set_secret(certs.SIGNING_SECRET, os.urandom(32))
+    _declared(pump)
+    assert [r[2] for r in _key_rows(pump)] == [certs.public_key_hex(pump)]
+
+
+def test_a_key_written_by_another_station_under_a_station_s_id_is_never_trusted(
+    make_station: Callable[..., Any],
+):
+    pump = make_station(role="pump", name="PUMP-1")
+    hostile = make_station(role="pump", name="PUMP-2")
+    verifier = make_station(role="police", name="POLICE-1")
+    key = certs.public_key_hex(pump)
+    forged_key = certs.public_key_hex(hostile)
+    # What a tampered bundle or an old relay could hand over: the hub refuses it in a push.
+    hostile.record(
+        "station_key",
+        station_key_id(pump.station_id, forged_key),
+        {"station_id": pump.station_id, "public_key": forged_key, "role": "pump"},
+        "op",
+    )
+    verifier.apply(pump.all_changes() + hostile.all_changes())
+    assert len(_key_rows(verifier)) == 3
+    signers = certs.known_signers(verifier)
+    assert signers[pump.station_id] == (key,)
+    assert signers[hostile.station_id] == (forged_key,)
+
+
+def test_trust_by_hand_beside_synced_keys(make_station: Callable[..., Any]):
+    pump = make_station(role="pump", name="PUMP-1")
+    verifier = make_station(role="police", name="POLICE-1")
+    key = certs.public_key_hex(pump)
+    verifier.apply(pump.all_changes())
+    certs.add_signer(verifier, pump.station_id, key)  # the synced key again: fine
+    with pytest.raises(ValidationError, match="déjà connu avec une autre clé"):
+        certs.add_signer(verifier, pump.station_id, certs.public_key_hex(verifier))
+    other = "cd" * 32
+    certs.add_signer(verifier, pump.station_id, other, replace=True)
+    assert set(certs.known_signers(verifier)[pump.station_id]) == {key, other}
+
+
+def test_migration_10_adds_station_keys_to_a_store_at_version_9(tmp_path: Path):
+    from fieldkit.store import keys
+    from fieldkit.store.connection import connect
+    from fieldkit.store.migrations import current_version, migrate
+
+    db = connect(
+        tmp_path / "s.db", keys.create_keyfile(tmp_path / "s.keys", PASSPHRASE), create=True
+    )
+    migrate(db, target=9)
+    assert "station_keys" not in db.table_names()
+    migrate(db)
+    assert current_version(db) >= 10 and "station_keys" in db.table_names()
+    columns = {c.name for c in db["station_keys"].columns}
+    assert {"station_id", "public_key", "station_name", "role", "created_at", "origin"} <= columns
+    migrate(db)  # a rerun changes nothing
+    assert "station_keys" in db.table_names()
 
 
 # --- issuing -----------------------------------------------------------------------------------

@@ -327,6 +327,7 @@ def test_a_store_merged_under_the_old_rule_is_folded_when_opened(
         )
         hub.db.execute("DROP INDEX persons_by_merge")
         hub.db.execute("ALTER TABLE witnesses DROP COLUMN recontacted_at")  # added by 9
+        hub.db.execute("DROP TABLE station_keys")  # added by 10
         hub.db.execute("PRAGMA user_version = 7")
     hub.close()
     reopened = open_station(tmp_path / "CIAV", PASSPHRASE)

@@ -40,6 +40,9 @@ def test_the_table_keeps_the_domain_rules() -> None:
     for entity in HUB_WRITTEN:
         assert writers(entity) == frozenset()
     assert writers("conflict_decision") == {"ciav"}
+    # A certificate issuer's signing key is published by the PUMP (its own key only: the hub
+    # checks the id against the origin, tests/sync/test_station_keys.py).
+    assert writers("station_key") == {"pump"}
 
 
 def _seeded(make_station: Callable[..., Any], role: str) -> Store:

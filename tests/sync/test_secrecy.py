@@ -20,14 +20,18 @@ def _all(entity: str) -> set[tuple[str, str]]:
 
 # The secrecy table of DOMAIN.md written out by hand, independently of the code under test:
 # which (entity, field) pairs each role may receive from another station.
+# Station keys (the public half of a PUMP's certificate signing key) are not a person's data:
+# every role receives them, so a certificate verifies offline anywhere (the CAF included).
 EVERYTHING = {pair for entity in ENTITIES for pair in _all(entity)}
+STATION_KEYS = _all("station_key")
 ALLOWED: dict[Role, set[tuple[str, str]]] = {
-    Role.PMA: {("person", f) for f in PERSON_TRIAGE} | _all("triage"),
+    Role.PMA: {("person", f) for f in PERSON_TRIAGE} | _all("triage") | STATION_KEYS,
     Role.PUMP: {("triage", "person_id"), ("triage", "category"), ("triage", "at")}
     | _all("declaration")
-    | _all("certificate"),
+    | _all("certificate")
+    | STATION_KEYS,
     Role.POLICE: EVERYTHING - CLINICAL - _all("conflict_decision"),
-    Role.CAF: _all("enquiry") | _all("enquiry_outcome"),
+    Role.CAF: _all("enquiry") | _all("enquiry_outcome") | STATION_KEYS,
     Role.CIAV: EVERYTHING - CLINICAL - {("declaration", "text")},
 }
 FORBIDDEN_CAF_ENTITIES = {
@@ -95,8 +99,8 @@ def test_no_role_receives_a_forbidden_field(change: Change, role: Role) -> None:
         change.hlc,
         change.entity_id,
     )
-    if role is Role.CAF:
-        assert got.entity in ("enquiry", "enquiry_outcome")
+    if role is Role.CAF:  # enquiries, their outcome, and the stations' public keys only
+        assert got.entity in ("enquiry", "enquiry_outcome", "station_key")
 
 
 def test_examples() -> None:
