@@ -129,7 +129,9 @@ def write_png(text: str, path: Path) -> None:
 
 
 # tcp://HOST:PORT (a name, IPv4 or [IPv6]; a port), or ipc://PATH: what zmq can connect to.
-_ENDPOINT = re.compile(r"tcp://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.*_-]+):(?:[0-9]{1,5}|\*)|ipc://[^\s]+")
+_ENDPOINT = re.compile(
+    r"tcp://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.*_-]+):(?:[0-9]{1,5}|\*)|ipc://[^\s]+"
+)
 
 
 def check_endpoint(endpoint: str) -> str:
