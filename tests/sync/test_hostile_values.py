@@ -179,8 +179,9 @@ def test_a_station_whose_store_holds_a_bad_value_is_refused_and_keeps_it(inciden
     ciav, hub, pma, _desk, _enquiry = incident
     count_person(pma, "Dr A", PersonInput(nf399=GOOD, category="UA"))
     pma.record("person", "nf-BAD", {"site": 3.5}, "a")  # a bug or a tampered store
-    with pytest.raises(SyncError, match="invalid"):
+    with pytest.raises(SyncError, match="invalid") as refused:
         Agent(pma).run_once(timeout=10)
+    assert "person.site is float, not text" in str(refused.value)  # what to report
     assert SyncState(pma).waiting() == 3  # the person, its triage and the bad change
     assert ciav.high_water().get(pma.station_id) is None
 
