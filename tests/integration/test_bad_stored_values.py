@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from fieldkit.domain.changes import Change
 from fieldkit.services import caf
 from fieldkit.services.exchange import export_csv, export_jsonl
@@ -181,3 +183,41 @@ async def test_the_ciav_console_and_its_persons_list_show_bad_values(
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, CiavScreen)
+
+
+def test_the_matcher_reads_a_batch_again_when_reading_it_failed(make_station, monkeypatch) -> None:
+    """A step that fails half-way leaves its cursor before the batch: the person in it is
+    matched at the next step, not skipped (its family never told "no information yet")."""
+    hub = make_station("ciav", "CIAV", site="CIAV")
+    matcher = Matcher(hub)
+    enquiry = caf.record_enquiry(
+        hub,
+        "caf-op",
+        enquirer_name="Famille",
+        phone="+33 6 00 00 00 00",
+        sought_family_name="Durand",
+        sought_given_names="Camille",
+        sought_sex="F",
+    )
+    matcher.run_until_idle()
+    before = matcher.cursor
+    count_person(
+        hub,
+        "Dr A",
+        PersonInput(nf399=GOOD, category="UA", family_name="Durand", given_names="Camille"),
+    )
+    real = Matcher._refresh_persons
+    failures = iter([RuntimeError("disk hiccup")])
+
+    def failing_once(self: Matcher, person_ids: list[str]) -> set[str]:
+        for exc in failures:
+            raise exc
+        return real(self, person_ids)
+
+    monkeypatch.setattr(Matcher, "_refresh_persons", failing_once)
+    with pytest.raises(RuntimeError, match="disk hiccup"):
+        matcher.step()
+    assert matcher.cursor == before  # not past the batch it failed to read
+    matcher.run_until_idle()
+    assert f"nf-{GOOD}" in {c.person_id for c in _candidates(hub, enquiry)}
+    assert caf.outcome_for(hub, enquiry).outcome != "none"
