@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from fieldkit.domain.changes import Change
-from fieldkit.services import caf
+from fieldkit.services import caf, sivic
 from fieldkit.services.exchange import export_csv, export_jsonl
 from fieldkit.services.matching import Matcher
 from fieldkit.services.persons import PersonInput, count_person
@@ -103,6 +103,7 @@ def test_bilan_and_exports_read_a_store_holding_bad_values(make_station, caplog)
     assert "Durand" in pfif_out.getvalue()
     assert "\x1b" not in pfif_out.getvalue()
     assert any("ZZZ" in r.getMessage() for r in caplog.records)
+    assert sivic.cross_check(hub, "op") is not None  # hospital admissions against the persons
 
 
 def test_the_matcher_reads_past_bad_values_and_matches_the_good_person(make_station) -> None:
