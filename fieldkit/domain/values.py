@@ -49,11 +49,11 @@ _STAGES = frozenset(s.value for s in DeathStage)
 _DESCRIPTION_KEYS = frozenset(DESCRIPTION_KEYS)
 
 
-def _bad_characters(text: str) -> str | None:
+def _bad_characters(text: str, multiline: bool) -> str | None:
     if text.isprintable():
         return None  # the common case: no control, format, surrogate or separator character
     for ch in text:
-        if ch in _ALLOWED_CONTROLS:
+        if multiline and ch in _ALLOWED_CONTROLS:
             continue
         if ch in _BIDI_CONTROLS:
             return "a text-direction control character"
@@ -62,8 +62,9 @@ def _bad_characters(text: str) -> str | None:
     return None
 
 
-def _text(max_len: int) -> Check:
-    """Text (or None) of at most ``max_len`` characters, with no control character."""
+def _text(max_len: int, multiline: bool = True) -> Check:
+    """Text (or None) of at most ``max_len`` characters, with no control character (but line
+    breaks and tabs in ``multiline`` text)."""
 
     def check(value: Any) -> str | None:
         if value is None:
@@ -72,7 +73,7 @@ def _text(max_len: int) -> Check:
             return f"is {type(value).__name__}, not text"
         if len(value) > max_len:
             return f"is too long ({len(value)} characters > {max_len})"
-        bad = _bad_characters(value)
+        bad = _bad_characters(value, multiline)
         return None if bad is None else f"holds {bad}"
 
     return check
@@ -80,7 +81,7 @@ def _text(max_len: int) -> Check:
 
 def _id(optional: bool) -> Check:
     """A record id: non-empty text of at most ``ID_MAX`` characters (or None if optional)."""
-    text = _text(ID_MAX)
+    text = _text(ID_MAX, multiline=False)
 
     def check(value: Any) -> str | None:
         if value is None:
@@ -141,7 +142,7 @@ def _age(value: Any) -> str | None:
     return _AGE_TEXT(value)
 
 
-_AGE_TEXT = _text(AGE_TEXT_MAX)
+_AGE_TEXT = _text(AGE_TEXT_MAX, multiline=False)
 
 
 def _int_or_text(max_len: int) -> Check:
@@ -174,7 +175,7 @@ def _description(value: Any) -> str | None:
 
 
 _AM_TEXT = _text(TEXT_LIMITS["ante_mortem"])
-_AM_KEY = _text(60)
+_AM_KEY = _text(60, multiline=False)
 
 
 def _ante_mortem(value: Any) -> str | None:
@@ -229,13 +230,13 @@ def _field_check(entity: str, name: str) -> Check:
     if name == "itt_days":
         return _int_or_text(SHORT)
     if name in ("family_name", "given_names", "sought_family_name", "sought_given_names"):
-        return _text(NAME_MAX)
+        return _text(NAME_MAX, multiline=False)
     if name in ("phone", "sought_phone"):
-        return _text(PHONE_MAX)
+        return _text(PHONE_MAX, multiline=False)
     if name in TEXT_LIMITS:
         return _text(TEXT_LIMITS[name])
     if name in ("nf399", "sex", "sought_sex", "status", "kind", "outcome", "chosen_change"):
-        return _text(ID_MAX)
+        return _text(ID_MAX, multiline=False)
     # Other text (reference, place, reasons, signature, fingerprint, hashes, officer ...).
     return _text(LONG)
 

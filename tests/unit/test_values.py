@@ -62,6 +62,8 @@ VALID: list[tuple[str, dict[str, Any]]] = [
 HOSTILE: list[tuple[str, dict[str, Any]]] = [
     ("person", {"family_name": "\x1b[2J\x1b]0;pwn\x07EVIL"}),
     ("person", {"family_name": "EVIL\u202e"}),
+    ("person", {"family_name": "Durand\nDROP"}),
+    ("person", {"nf399": "FR075\tBSPP"}),
     ("person", {"sex": 12345}),
     ("person", {"birth_date": "garbage"}),
     ("person", {"birth_date": "1999-99-99"}),
