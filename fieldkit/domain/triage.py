@@ -57,6 +57,7 @@ INTERNATIONAL: dict[str, str] = {
 
 
 def international(category: str, refinement: str | None = None) -> str:
+    """The international colour; a category no station writes is returned as it is, in text."""
     if refinement and refinement in INTERNATIONAL:
         return INTERNATIONAL[refinement]
-    return INTERNATIONAL[category]
+    return INTERNATIONAL.get(category) or str(category)

@@ -39,13 +39,22 @@ def plural(count: int, one: str, other: str) -> str:
     return one if singular else other
 
 
+def shown(value: Any) -> str:
+    """A stored value as screen text: a number (stored by a station before the hub checked
+    values) as its digits, a control character (an escape sequence) as U+FFFD."""
+    text = value if isinstance(value, str) else str(value)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else "\ufffd" for ch in text)
+
+
 def category_label(category: str | None) -> str:
     if not category:
         return "—"
     try:
         return _(LABELS[Category(category)])
     except ValueError:
-        return category
+        return shown(category)  # a category no station writes: shown as it is
 
 
 def category_keys_help() -> str:
@@ -57,14 +66,15 @@ def category_badge(category: str | None, refinement: str | None = None) -> Text:
     """``[UA]`` in its colour; the letters carry the meaning without the colour."""
     label = category_label(category)
     if refinement:
-        label = f"{label} {refinement}"
-    return Text(f"[{label}]", style=CATEGORY_STYLE.get(category or "", ""))
+        label = f"{label} {shown(refinement)}"
+    style = CATEGORY_STYLE.get(category, "") if isinstance(category, str) else ""
+    return Text(f"[{label}]", style=style)
 
 
 def identity_text(row: dict[str, Any]) -> str:
     """How a person is named on screen: FAMILY Given, or X and a few words of description."""
-    family = row.get("family_name") or ""
-    given = row.get("given_names") or ""
+    family = shown(row.get("family_name") or "")
+    given = shown(row.get("given_names") or "")
     if family or given:
         return f"{family.upper()} {given}".strip()
     description = row.get("x_description")
@@ -73,7 +83,9 @@ def identity_text(row: dict[str, Any]) -> str:
             parts = json.loads(description)
         except ValueError:
             parts = {}
-        words = [str(v) for v in parts.values() if v][:3]
+        if not isinstance(parts, dict):
+            parts = {}
+        words = [shown(v) for v in parts.values() if v][:3]
         return " · ".join(["X", *words])
     return "X"
 
@@ -88,6 +100,7 @@ def local_time(hlc: int | None) -> str:
 def number_tail(number: str | None, width: int = 9) -> str:
     if not number:
         return _("no number")
+    number = shown(number)
     return number if len(number) <= width else "…" + number[-(width - 1) :]
 
 

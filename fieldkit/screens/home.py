@@ -19,6 +19,7 @@ from fieldkit.screens.common import (
     identity_text,
     local_time,
     number_tail,
+    shown,
 )
 from fieldkit.screens.person import PersonScreen
 from fieldkit.screens.person_list import Column, VirtualList
@@ -63,7 +64,7 @@ def person_columns() -> list[Column]:
         Column(_("cat."), 12, lambda r: category_badge(r.get("category"), r.get("refinement"))),
         Column(_("identity"), 26, lambda r: identity_text(r)),
         Column(_("no. (end)"), 10, lambda r: number_tail(r.get("nf399"))),
-        Column(_("destination"), 24, lambda r: r.get("destination") or "—"),
+        Column(_("destination"), 24, lambda r: shown(r.get("destination") or "—")),
     ]
 
 

@@ -6,6 +6,7 @@ import csv
 import gc
 import io
 import json
+import logging
 import os
 import struct
 import subprocess
@@ -20,7 +21,7 @@ import msgspec
 from fieldkit.domain import validation
 from fieldkit.domain.hlc import wall_seconds
 from fieldkit.domain.ids import new_id, person_id_for_number
-from fieldkit.domain.triage import international
+from fieldkit.domain.triage import Category, international
 from fieldkit.errors import FieldkitError, PermissionDenied, ValidationError
 from fieldkit.i18n import _, current_language
 from fieldkit.services.files import open_regular, unreadable
@@ -45,6 +46,10 @@ CSV_COLUMNS = (
     "given_names", "sex", "birth_date", "apparent_age", "description", "site", "found_place",
     "destination", "vehicle", "departure_time", "death_stage", "created_at", "created_by",
 )  # fmt: skip
+
+
+log = logging.getLogger("fieldkit.services.exchange")
+_CATEGORIES = frozenset(c.value for c in Category)
 
 
 def iso_from_hlc(hlc: int | None) -> str | None:
@@ -91,18 +96,23 @@ def export_csv(store: Store, out: IO[str]) -> int:
     writer.writerow(CSV_COLUMNS)
     count = 0
     for record in person_records(store):
+        # str(): a number stored as a name or a site by a station before the hub checked values
+        # is exported as it is, never a crash.
         names = " ".join(
-            part for part in (record.get("family_name"), record.get("given_names")) if part
+            str(part) for part in (record.get("family_name"), record.get("given_names")) if part
         )
         description = record.get("x_description") or {}
+        if not isinstance(description, dict):
+            description = {"?": description}
         row = dict(record)
         row["identity"] = names or "X"
-        row["description"] = "; ".join(f"{k}: {v}" for k, v in sorted(description.items()))
-        row["international"] = (
-            international(record["category"], record.get("refinement"))
-            if record.get("category")
-            else ""
+        row["description"] = "; ".join(
+            f"{k}: {v}" for k, v in sorted(description.items(), key=lambda kv: str(kv[0]))
         )
+        category = record.get("category")
+        if category and category not in _CATEGORIES:
+            log.warning("CSV export: %s has the unknown category %r", record["id"], category)
+        row["international"] = international(category, record.get("refinement")) if category else ""
         writer.writerow([_csv_cell(row.get(c)) for c in CSV_COLUMNS])
         count += 1
     return count

@@ -223,7 +223,9 @@ class Matcher:
             leads = self._leads_of([p["id"] for p in records]) if table == "persons" else {}
         for record in records:
             if table == "persons":
-                self.index.upsert(_facts(record, leads.get(record["id"], ())))
+                facts = _facts(record, leads.get(record["id"], ()))
+                if facts is not None:
+                    self.index.upsert(facts)
             else:
                 self._set_enquiry(record["id"], record)
         if len(records) == LOAD_CHUNK:
@@ -303,7 +305,6 @@ class Matcher:
                 person_id = _decode(body).get("v", {}).get("person_id")
                 if isinstance(person_id, str):
                     statuses.add(person_id)
-        self.cursor = int(rows[-1][0])
         if leads:
             persons |= self._lead_persons(sorted(leads))
         # A person's status folds the records merged into it: what happens to one of those (a
@@ -317,6 +318,9 @@ class Matcher:
             else:  # same facts, new status or place: the outcome alone may differ
                 self._recheck.update(dict.fromkeys(e for e in listing if e not in self._dirty))
         self._refresh_enquiries(sorted(enquiries))
+        # Only now past these rows: had reading them failed, they are read again (a person of
+        # this batch is never left unmatched, its family told "no information yet").
+        self.cursor = int(rows[-1][0])
         return len(rows) == LOG_CHUNK
 
     def _merge_heads(self, person_ids: set[str], merges: set[str]) -> set[str]:
@@ -400,6 +404,10 @@ class Matcher:
                 changed.add(person_id)
                 continue
             facts = _facts(person, leads.get(person_id, ()))
+            if facts is None:  # unreadable: out of the index (logged)
+                self.index.remove(person_id)
+                changed.add(person_id)
+                continue
             if self.index.persons.get(person_id) == facts:
                 continue  # an evacuation, a site: nothing a search looks at
             changed.add(person_id)
@@ -466,7 +474,11 @@ class Matcher:
             self._closed.add(enquiry_id)
             return
         self._closed.discard(enquiry_id)
-        facts = enquiry_facts(enquiry_id, _plain(row))
+        try:
+            facts = enquiry_facts(enquiry_id, _plain(row))
+        except Exception:  # a value no station writes (stored before the hub checked values)
+            log.warning("matcher: enquiry %s cannot be read: left out", enquiry_id, exc_info=True)
+            return
         keys = frozenset(facts.keys())
         self.enquiries[enquiry_id] = facts
         self._enquiry_keys[enquiry_id] = keys
@@ -656,9 +668,28 @@ def _merged(
     ]
 
 
+# Fields the matcher reads as text: a number there (stored by a station before the hub checked
+# values) is read as its text, never a crash.
+_TEXT_FIELDS = (
+    "family_name",
+    "given_names",
+    "sex",
+    "birth_date",
+    "sought_family_name",
+    "sought_given_names",
+    "sought_sex",
+    "description",
+    "clothing",
+)
+
+
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
     """A row with its JSON columns (descriptions, ante-mortem details) decoded."""
     values = dict(row)
+    for name in _TEXT_FIELDS:
+        value = values.get(name)
+        if value is not None and not isinstance(value, str):
+            values[name] = str(value)
     for name in ("x_description", "ante_mortem"):
         text = values.get(name)
         if isinstance(text, str) and text[:1] in ("{", "["):
@@ -667,8 +698,13 @@ def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _facts(row: Mapping[str, Any], leads: Iterable[str]) -> PersonFacts:
-    return person_facts(row["id"], _plain(row), tuple(leads))
+def _facts(row: Mapping[str, Any], leads: Iterable[str]) -> PersonFacts | None:
+    """The matching facts of a person row; None (logged) when a stored value cannot be read."""
+    try:
+        return person_facts(row["id"], _plain(row), tuple(leads))
+    except Exception:  # a value no station writes (stored before the hub checked values)
+        log.warning("matcher: person %s cannot be read: left out", row.get("id"), exc_info=True)
+        return None
 
 
 # --- reading what the matcher wrote --------------------------------------------------------

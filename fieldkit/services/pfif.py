@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -57,6 +58,8 @@ STATUSES = (
 )
 DOMAIN_META = "pfif_domain"
 ALIVE = frozenset({Category.UA.value, Category.UR.value, Category.IMPLIQUE.value})
+log = logging.getLogger("fieldkit.services.pfif")
+
 PERSON_FIELDS = (
     "person_record_id", "entry_date", "expiry_date", "author_name", "author_email",
     "author_phone", "source_name", "source_date", "source_url", "full_name", "given_name",
@@ -111,7 +114,8 @@ def _element(name: str, value: Any, indent: str) -> str:
 
 def _full_name(row: dict[str, Any]) -> str:
     parts = [row.get("given_names"), row.get("family_name")]
-    return " ".join(p for p in parts if p) or "X"
+    # str(): a number stored as a name by a station before the hub checked values
+    return " ".join(str(p) for p in parts if p) or "X"
 
 
 def _description(row: dict[str, Any]) -> str | None:
@@ -302,6 +306,10 @@ def export_pfif(
         if status == "withheld":
             continue
         person_id = str(row["id"])
+        if not person_id.strip() or not person_id.isprintable():
+            # an id no station writes (stored before the hub checked values): not exported
+            log.warning("PFIF export: a person with the id %r left out", person_id)
+            continue
         own = rid(person_id)
         notes = [_status_note(store, row, status, own, station, entry_date)]
         for loser in sorted(losers.get(person_id, ())):

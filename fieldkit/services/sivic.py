@@ -122,6 +122,8 @@ def name_key(text: str | None) -> str:
     """A name as compared across spellings: no accents, no case, no spaces or punctuation."""
     if not text:
         return ""
+    if not isinstance(text, str):  # a number stored by a station before values were checked
+        text = str(text)
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if ch.isalnum() and unicodedata.category(ch) != "Mn")
 
@@ -414,7 +416,7 @@ class CrossCheck:
 
 
 def _first_given(value: str | None) -> str:
-    return name_key((value or "").split(" ")[0].split("-")[0])
+    return name_key(str(value or "").split(" ")[0].split("-")[0])
 
 
 def _admission_view(adm: dict[str, Any]) -> dict[str, Any]:

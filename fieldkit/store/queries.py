@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,8 @@ import sqlite_utils
 from fieldkit.domain.ids import person_id_for_number
 from fieldkit.domain.triage import Category
 from fieldkit.store.materialise import load_entity_changes, merge_group
+
+log = logging.getLogger("fieldkit.store.queries")
 
 LIVE = "deleted = 0 AND replaced_by IS NULL"
 
@@ -160,6 +163,15 @@ class Bilan:
         }
 
 
+_CATEGORIES = frozenset(c.value for c in Category)
+_warned: set[Any] = set()  # unknown categories the log was told of
+
+
+def _shown(value: Any) -> str:
+    """A stored value as text (a number stored by a station before values were checked)."""
+    return value if isinstance(value, str) else str(value)
+
+
 def bilan(db: sqlite_utils.Database) -> Bilan:
     """Counts by category, refinement, site and destination in one pass over the live persons."""
     categories: Counter[str] = Counter()
@@ -173,13 +185,20 @@ def bilan(db: sqlite_utils.Database) -> Bilan:
         " GROUP BY category, refinement, site, destination"
     )
     for category, refinement, site, destination, count in rows:
+        if category not in _CATEGORIES:
+            # A value no station writes (a store synced before the hub checked values): the
+            # bilan counts what it can name; the person is left out, and the log says so.
+            if category not in _warned:  # once per value: the bilan is redrawn every second
+                _warned.add(category)
+                log.warning("bilan: persons with the unknown category %r left out", category)
+            continue
         total += count
         categories[category] += count
         if refinement:
-            refinements[refinement] += count
-        sites[site or "?"] += count
+            refinements[_shown(refinement)] += count
+        sites[_shown(site) if site not in (None, "") else "?"] += count
         if destination:
-            destinations[destination] += count
+            destinations[_shown(destination)] += count
             evacuated += count
     ordered = {c.value: categories.get(c.value, 0) for c in Category}
     return Bilan(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 import zmq
 
 from fieldkit.domain.changes import Change
+from fieldkit.domain.values import values_problem
 from fieldkit.errors import SyncError
 from fieldkit.i18n import _
 from fieldkit.store.store import Store
@@ -153,7 +154,17 @@ class _Session:
     def _changes(self, message: wire.Changes) -> None:
         if self.pull_sent is None or message.cursor != self.cursor:
             return  # late duplicate
-        changes = [wire.from_wire(c) for c in message.changes]
+        changes: list[Change] = []
+        for change in message.changes:
+            # A change a station would refuse to push (a value its field may not hold) is not
+            # stored either, whoever the hub got it from: logged and skipped, never a crash.
+            reason = values_problem(change.entity, change.values)
+            if reason is not None:
+                log.warning(
+                    "refused change from the hub: %s:%d: %s", change.origin, change.seq, reason
+                )
+                continue
+            changes.append(wire.from_wire(change))
         with self.store.transaction():
             result = self.store.apply(changes) if changes else None
             self.state.set_cursor(self.hub_id, message.next)

@@ -247,7 +247,10 @@ def refusal_message(code: str, detail: str = "") -> str:
         "revoked": _("This station was revoked by the hub."),
         "refused": _("The hub refused this station: the invite was used, expired or revoked."),
         "origin": _("The hub refused changes this station may not send."),
-        "invalid": _("The hub refused invalid changes."),
+        "invalid": _(
+            "The hub refused an invalid change, which stays on this station: report it to the"
+            " CIAV ({detail})."
+        ).format(detail=detail[:200]),
         "role": _(
             "The hub refused a change this station's role may not record, so nothing more is"
             " sent: report it to the CIAV ({detail})."

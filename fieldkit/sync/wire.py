@@ -14,8 +14,9 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta, Raw, Struct
 
-from fieldkit.domain.changes import DELETED, LIFECYCLE_FIELDS, REPLACED_BY, Change
+from fieldkit.domain.changes import LIFECYCLE_FIELDS, Change
 from fieldkit.domain.model import ENTITIES
+from fieldkit.domain.values import values_problem
 
 PROTOCOL_VERSION = 1
 SUPPORTED_VERSIONS = (1,)
@@ -262,7 +263,10 @@ def _check_value(value: Any, depth: int) -> None:
 
 
 def invalid_reason(change: WireChange | Change) -> str | None:
-    """Why a well-formed change cannot be stored (unknown entity or field), or None."""
+    """Why a well-formed change cannot be stored, or None.
+
+    An unknown entity or field, or a value its field may not hold (:mod:`fieldkit.domain.values`).
+    """
     spec = ENTITIES.get(change.entity)
     if spec is None:
         return f"unknown entity {change.entity[:32]!r}"
@@ -271,15 +275,11 @@ def invalid_reason(change: WireChange | Change) -> str | None:
     for name in change.values:
         if name not in spec.fields and name not in LIFECYCLE_FIELDS:
             return f"unknown field {name[:64]!r} of {spec.name}"
-    for name, value in change.values.items():
-        if isinstance(value, dict | list) and name not in STRUCTURED_FIELDS:
-            return f"structured value for the plain field {name[:64]!r}"
-        if name == "person_id" and not isinstance(value, str):
-            return "person_id is not text"
-        if name == DELETED and not isinstance(value, bool):
-            return "_deleted is not a boolean"
-        if name == REPLACED_BY and value is not None and not isinstance(value, str):
-            return "replaced_by is not an id"
+    # Types, sizes, characters and enums of each value (a map or a list only where a field
+    # takes one: STRUCTURED_FIELDS).
+    problem = values_problem(change.entity, change.values)
+    if problem is not None:
+        return problem
     for name in change.base:
         if name not in spec.fields and name not in LIFECYCLE_FIELDS:
             return f"unknown base field {name[:64]!r} of {spec.name}"

@@ -135,12 +135,12 @@ def test_invalid_reason_checks_entity_and_fields() -> None:
     )
     assert wire.invalid_reason(Change("o", 1, 1, "person", "p", {}, "x")) == "change without values"
     assert wire.invalid_reason(Change("o", 1, 1, "person", "p", {"_deleted": True}, "x")) is None
-    assert "structured" in (
+    assert "not text" in (
         wire.invalid_reason(Change("o", 1, 1, "person", "p", {"site": [1]}, "x")) or ""
     )
     assert (
         wire.invalid_reason(Change("o", 1, 1, "triage", "t", {"person_id": 3}, "x"))
-        == "person_id is not text"
+        == "triage.person_id is int, not text"
     )
     assert wire.invalid_reason(Change("o", 1, 1, "person", "p", {"_deleted": "yes"}, "x"))
     assert wire.invalid_reason(Change("o", 1, 1, "person", "p", {"replaced_by": 7}, "x"))
