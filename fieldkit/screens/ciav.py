@@ -28,6 +28,7 @@ from fieldkit.i18n import N_, _
 from fieldkit.screens.common import (
     StatusLine,
     category_badge,
+    count_summary,
     identity_text,
     local_time,
     number_tail,
@@ -628,16 +629,7 @@ class PersonsScreen(AuditedReads, OverviewScreen):
 
     def _ask_restore(self, row: dict[str, Any]) -> None:
         audit.record_read(self.store, self.operator, row["id"], "console")
-        body = Table.grid(padding=(0, 2))
-        body.add_column(style="bold")
-        body.add_column()
-        body.add_row(_("Person"), Text(identity_text(row)))
-        body.add_row(_("Victim number"), Text(row.get("nf399") or _("no number")))
-        body.add_row(_("Category"), category_badge(row.get("category"), row.get("refinement")))
-        body.add_row(
-            _("Counted"),
-            Text(f"{local_time(row.get('created_hlc'))} · {row.get('created_by') or ''}"),
-        )
+        body = count_summary(row)
         body.add_row(
             _("Voided"),
             Text(f"{local_time(row.get('voided_hlc'))} · {row.get('voided_by') or '—'}"),

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -217,3 +218,19 @@ class StationPicker(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def count_summary(row: dict[str, Any]) -> Table:
+    """A counted person as the void and restore dialogs name them: identity, number, category,
+    when and by whom counted (the caller adds its own lines)."""
+    body = Table.grid(padding=(0, 2))
+    body.add_column(style="bold")
+    body.add_column()
+    body.add_row(_("Person"), Text(identity_text(row)))
+    body.add_row(_("Victim number"), Text(row.get("nf399") or _("no number")))
+    body.add_row(_("Category"), category_badge(row.get("category"), row.get("refinement")))
+    body.add_row(
+        _("Counted"),
+        Text(f"{local_time(row.get('created_hlc'))} · {row.get('created_by') or ''}"),
+    )
+    return body

@@ -25,9 +25,8 @@ from fieldkit.screens.common import (
     StatusLine,
     category_badge,
     category_keys_help,
+    count_summary,
     error_text,
-    identity_text,
-    local_time,
     ok_text,
     person_label,
 )
@@ -408,16 +407,7 @@ class PmaRecord(PersonScreen):
             return
         row = self.row
         shown = person_label(row)
-        body = Table.grid(padding=(0, 2))
-        body.add_column(style="bold")
-        body.add_column()
-        body.add_row(_("Person"), Text(identity_text(row)))
-        body.add_row(_("Victim number"), Text(row.get("nf399") or _("no number")))
-        body.add_row(_("Category"), category_badge(row.get("category"), row.get("refinement")))
-        body.add_row(
-            _("Counted"),
-            Text(f"{local_time(row.get('created_hlc'))} · {row.get('created_by') or ''}"),
-        )
+        body = count_summary(row)
         if row.get("destination"):
             body.add_row(_("Destination"), Text(str(row["destination"])))
         explained = Text(

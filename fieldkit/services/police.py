@@ -15,7 +15,7 @@ from typing import Any
 
 from fieldkit.domain import validation
 from fieldkit.domain.ids import new_id
-from fieldkit.domain.model import DeathStage
+from fieldkit.domain.model import WITNESS, DeathStage
 from fieldkit.domain.triage import Category
 from fieldkit.errors import NotFound, PermissionDenied, ValidationError
 from fieldkit.i18n import _
@@ -134,18 +134,8 @@ def _require_witness(store: Store, witness_id: str) -> dict[str, Any]:
     return rows[0]
 
 
-WITNESS_FIELDS = (
-    "family_name",
-    "given_names",
-    "phone",
-    "email",
-    "address",
-    "where",
-    "saw",
-    "left_scene",
-    "recontact",
-    "oriented_to",
-)
+# What a witness form sets (the person link and the call-back time are set by their own acts).
+WITNESS_FIELDS = tuple(n for n in WITNESS.fields if n not in ("person_id", "recontacted_at"))
 
 
 def update_witness(store: Store, author: str, witness_id: str, data: WitnessInput) -> list[str]:
